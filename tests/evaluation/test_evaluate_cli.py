@@ -1,0 +1,91 @@
+"""evaluate.py: configs by name, outputs, and one clear message on bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import make_split
+from hydra import compose, initialize_config_dir
+
+from visionseg.evaluation.cli import apply_aliases, run
+from visionseg.io import write_png
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _configs(tmp_path: Path) -> Path:
+    root = tmp_path / "cfg"
+    (root / "method").mkdir(parents=True)
+    (root / "postprocess").mkdir()
+    (root / "method" / "dark.yaml").write_text("_target_: toy_methods.DarkSpots\nlevel: 60\n")
+    (root / "method" / "bright.yaml").write_text("_target_: toy_methods.BrightScratches\n")
+    (root / "postprocess" / "none.yaml").write_text("[]\n")
+    return root
+
+
+def _cfg(data_root: Path, out: Path, *overrides: str):
+    """The config evaluate.py composes from the same command-line arguments."""
+    args = apply_aliases(["evaluate.py", f"data.root={data_root}", f"output={out}", *overrides])
+    with initialize_config_dir(version_base="1.3", config_dir=str(REPO / "configs")):
+        return compose("evaluate", overrides=args[1:])
+
+
+def test_runs_named_baselines_and_writes_every_output(data, tmp_path):
+    root, _, _ = data
+    out = tmp_path / "out"
+    cfg = _cfg(root, out, "baselines=[dark,bright]", "postprocess=[none]",
+               f"configs_dir={_configs(tmp_path)}")
+    assert run(cfg) == 0
+    for name in ("report.html", "report.md", "metrics.json", "metrics.csv", "per_image.csv"):
+        assert (out / name).is_file()
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics["methods"]) == {"dark", "bright"}
+    assert metrics["context"]["split"] == "test" and metrics["context"]["train_split"] == "train"
+    assert metrics["settings"]["min_defect_area"] == cfg.settings.min_defect_area
+
+
+@pytest.mark.parametrize("problem", ["missing_split", "unpaired", "bad_mask", "unknown_baseline"])
+def test_bad_input_is_one_clear_message(problem, data, tmp_path, capsys):
+    root, _, _ = data
+    overrides = ["baselines=[dark]", f"configs_dir={_configs(tmp_path)}"]
+    expected = ""
+    if problem == "missing_split":
+        overrides.append("split=holdout")
+        expected = str(root / "holdout" / "images")
+    elif problem == "unpaired":
+        extra = root / "test" / "images" / "orphan.png"
+        write_png(extra, np.zeros((8, 8, 3), np.uint8))
+        expected = str(extra)
+    elif problem == "bad_mask":
+        mask_path = root / "test" / "masks" / "test_0.png"
+        write_png(mask_path, np.full((24, 32), 7, np.uint8), rgb=False)
+        expected = f"{mask_path}: values [7]"
+    else:
+        overrides[0] = "baselines=[dark,otsu_typo]"
+        expected = "no method config named 'otsu_typo' (available: bright, dark)"
+    out = tmp_path / "out"
+    assert run(_cfg(root, out, *overrides)) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and expected in err
+    assert not out.exists()
+
+
+def test_command_line_exits_non_zero_without_traceback(tmp_path):
+    make_split(tmp_path / "data", "test", 2)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "evaluate.py"), f"data.root={tmp_path / 'data'}",
+         "split=val", f"output={tmp_path / 'out'}", f"configs_dir={_configs(tmp_path)}",
+         "postprocess=[none]", "baselines=[dark]"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
+    )
+    assert proc.returncode != 0
+    assert "split 'val' has no images/ folder" in proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert not (tmp_path / "out").exists()

@@ -1,0 +1,123 @@
+"""train.py end to end on tiny data: loss goes down, outputs exist, resume, bad data."""
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+
+from tests.conftest import ROOT, TINY_TRAIN, run_script
+from visionseg.models.checkpoint import AtomicCheckpointIO, load_method, read_checkpoint
+
+
+def test_training_lowers_the_loss_and_writes_everything(trained_run):
+    metrics = pd.read_csv(trained_run / "csv" / "metrics.csv")
+    epoch_loss = metrics.dropna(subset=["train/loss_epoch"])["train/loss_epoch"].to_numpy()
+    assert len(epoch_loss) == 3 and epoch_loss[-1] < epoch_loss[0]
+    for name in ("config.yaml", "manifest.json", "metrics.json", "checkpoints/best.ckpt",
+                 "checkpoints/last.ckpt"):
+        assert (trained_run / name).is_file(), name
+    summary = json.loads((trained_run / "metrics.json").read_text())
+    assert set(summary["per_class"]) == {"background", "scratch", "spot", "stain"}
+    for stats in summary["per_class"].values():
+        assert {"iou", "dice", "precision", "recall", "support"} <= set(stats)
+    manifest = json.loads((trained_run / "manifest.json").read_text())
+    assert manifest["packages"]["torch"] and len(manifest["dataset_fingerprint"]) == 16
+
+
+def test_checkpoint_carries_what_inference_needs(trained_run):
+    ckpt = read_checkpoint(trained_run / "checkpoints/best.ckpt")
+    meta = ckpt["visionseg"]
+    assert meta["classes"] == ["background", "scratch", "spot", "stain"]
+    assert meta["net"]["arch"] == "Unet" and meta["net"]["encoder"] == "resnet18"
+    assert meta["image_size"] == 64
+    method = load_method(trained_run / "checkpoints/best.ckpt", device="cpu")
+    pred = method.predict(np.zeros((45, 70, 3), np.uint8))
+    assert pred.mask.shape == (45, 70) and pred.probs.shape == (4, 45, 70)
+
+
+def test_resume_continues_the_epoch_count(trained_run, tiny_data, tmp_path):
+    last = trained_run / "checkpoints/last.ckpt"
+    assert torch.load(last, weights_only=True)["epoch"] == 2
+    run_script("train.py", f"data.root={tiny_data}", "data.synthetic=null", *TINY_TRAIN,
+               "trainer.max_epochs=4", f"ckpt_path={last}", "test=false",
+               f"hydra.run.dir={tmp_path}")
+    metrics = pd.read_csv(tmp_path / "csv" / "metrics.csv")
+    epochs = sorted(metrics.dropna(subset=["train/loss_epoch"])["epoch"].astype(int))
+    assert epochs == [3]
+    assert torch.load(tmp_path / "checkpoints/last.ckpt", weights_only=True)["epoch"] == 3
+
+
+def test_infer_loads_the_checkpoint(trained_run, tiny_data, tmp_path):
+    out = tmp_path / "out"
+    run_script("infer.py", f"ckpt={trained_run / 'checkpoints/best.ckpt'}",
+               f"input={tiny_data / 'test/images'}", f"output={out}", "progress=false",
+               "tile.size=32", "tile.overlap=8")
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["images"] == 6 and summary["failed"] == 0
+    assert len(list((out / "masks").glob("*.png"))) == 6
+    assert (out / "defects.csv").is_file()
+
+
+def test_missing_and_corrupt_checkpoints_are_one_sentence(tmp_path, tiny_data):
+    proc = run_script("infer.py", f"ckpt={tmp_path / 'nope.ckpt'}", f"input={tiny_data}",
+                      f"output={tmp_path / 'o'}", check=False)
+    assert proc.returncode == 2 and "nope.ckpt: checkpoint file not found" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    bad = tmp_path / "bad.ckpt"
+    bad.write_bytes(b"PK\x03\x04 truncated")
+    proc = run_script("infer.py", f"ckpt={bad}", f"input={tiny_data}",
+                      f"output={tmp_path / 'o'}", check=False)
+    assert proc.returncode == 2 and "bad.ckpt: not a readable checkpoint" in proc.stderr
+
+
+def test_bad_data_stops_training_with_the_file_list(tiny_data, tmp_path):
+    root = tmp_path / "data"
+    shutil.copytree(tiny_data, root)
+    (root / "train/masks/train_0000.png").unlink()
+    (root / "val/images/val_0001.png").write_bytes(b"junk")
+    proc = run_script("train.py", f"data.root={root}", "data.synthetic=null", *TINY_TRAIN,
+                      f"hydra.run.dir={tmp_path / 'run'}", check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "train_0000.png: image has no mask" in proc.stderr
+    proc = run_script("train.py", f"data.root={tmp_path / 'absent'}", "data.synthetic=null",
+                      f"hydra.run.dir={tmp_path / 'run2'}", check=False)
+    assert proc.returncode == 2 and "data root not found" in proc.stderr
+
+
+def test_crash_mid_checkpoint_leaves_previous_file(tmp_path, monkeypatch):
+    io = AtomicCheckpointIO()
+    target = tmp_path / "last.ckpt"
+    io.save_checkpoint({"epoch": 1}, target)
+
+    def dies_half_way(obj, f, *args, **kwargs):
+        Path(f).write_bytes(b"PK\x03\x04 half")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(torch, "save", dies_half_way)
+    with pytest.raises(KeyboardInterrupt):
+        io.save_checkpoint({"epoch": 2}, target)
+    monkeypatch.undo()
+    assert torch.load(target, weights_only=True)["epoch"] == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["last.ckpt"]
+
+
+@pytest.mark.parametrize(
+    "experiment", sorted(p.stem for p in (ROOT / "configs/experiment").glob("*.yaml"))
+)
+def test_every_experiment_composes_and_runs_one_step(experiment, tiny_data, tmp_path):
+    with initialize_config_dir(str(ROOT / "configs"), version_base="1.3"):
+        cfg = compose("train", overrides=[f"experiment={experiment}"])
+    assert cfg.model._target_ and cfg.data._target_
+    run_script(
+        "train.py", f"experiment={experiment}", "debug=fdr", "trainer=cpu",
+        f"data.root={tiny_data}", "data.synthetic=null", "data.crop_size=64",
+        "data.batch_size=2", "data.num_workers=0", "data.pin_memory=false",
+        "data.persistent_workers=false", "data.classes=[background,scratch,spot,stain]",
+        "model.encoder_weights=null", "model.channels_last=false",
+        "callbacks.rich_progress_bar=null", f"hydra.run.dir={tmp_path}",
+    )

@@ -1,0 +1,16 @@
+"""Classical baselines (threshold, watershed, colour K-means), each a :class:`Method`."""
+
+from visionseg.baselines.base import BaselineError, RegionBaseline
+from visionseg.baselines.kmeans import KMeansBaseline
+from visionseg.baselines.threshold import AdaptiveBaseline, MultiOtsuBaseline, OtsuBaseline
+from visionseg.baselines.watershed import WatershedBaseline
+
+__all__ = [
+    "AdaptiveBaseline",
+    "BaselineError",
+    "KMeansBaseline",
+    "MultiOtsuBaseline",
+    "OtsuBaseline",
+    "RegionBaseline",
+    "WatershedBaseline",
+]

@@ -1,0 +1,164 @@
+"""LightningDataModule over the folder layout, with the built-in synthetic set on demand."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import cv2
+import lightning as L
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, get_worker_info
+
+from visionseg.data import synthetic
+from visionseg.data.dataset import SegmentationDataset, pad_collate
+from visionseg.data.folder import DatasetError, Sample, audit_samples, list_split
+
+log = logging.getLogger(__name__)
+
+
+def _worker_init(worker_id: int) -> None:
+    """One thread per worker (OpenCV and torch pools otherwise oversubscribe the cores) and
+    a distinct, repeatable augmentation seed per worker (albumentations ignores
+    seed_everything)."""
+    cv2.setNumThreads(1)
+    torch.set_num_threads(1)
+    info = get_worker_info()
+    transform = getattr(info.dataset, "transform", None) if info else None
+    if transform is not None and hasattr(transform, "set_random_seed"):
+        transform.set_random_seed(int(info.seed % 2**31))
+
+
+class SegmentationDataModule(L.LightningDataModule):
+    """Train/val/test loaders for ``ROOT/<split>/{images,masks}``.
+
+    ``val`` falls back to a seeded ``val_fraction`` of train when ``ROOT/val`` is missing;
+    ``test`` is optional. ``crop_size`` is the training crop the transforms produce. Every split used is audited before training starts, so a bad
+    file stops the run with one message listing the offending files. When ``root`` equals
+    ``synthetic.root`` the built-in synthetic set is generated there first (once).
+    """
+
+    def __init__(
+        self,
+        root: str,
+        classes: Sequence[str],
+        crop_size: int | None = None,
+        batch_size: int = 8,
+        eval_batch_size: int | None = None,
+        num_workers: int = 0,
+        pin_memory: bool = False,
+        persistent_workers: bool = False,
+        prefetch_factor: int | None = None,
+        val_fraction: float = 0.2,
+        seed: int = 0,
+        train_transform: Callable | None = None,
+        eval_transform: Callable | None = None,
+        stretch16: bool = False,
+        audit: bool = True,
+        synthetic: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        self.root = Path(root)
+        self.classes = list(classes)
+        self.crop_size = crop_size
+        self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size or batch_size
+        self.num_workers = num_workers
+        self.pin_memory = pin_memory
+        self.persistent_workers = persistent_workers and num_workers > 0
+        self.prefetch_factor = prefetch_factor if num_workers > 0 else None
+        self.val_fraction = val_fraction
+        self.seed = seed
+        self.train_transform = train_transform
+        self.eval_transform = eval_transform
+        self.stretch16 = stretch16
+        self.audit = audit
+        self.synthetic = dict(synthetic) if synthetic else None
+        self.splits: dict[str, list[Sample]] = {}
+        self.audit_report: dict[str, Any] = {}
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    def prepare_data(self) -> None:
+        if self.synthetic and Path(self.synthetic.get("root", "")).resolve() == self.root.resolve():
+            options = {k: v for k, v in self.synthetic.items() if k != "root"}
+            log.info("Generating the built-in synthetic defect data set in %s", self.root)
+            synthetic.generate(self.root, **options)
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.splits:
+            return
+        if not self.root.is_dir():
+            raise DatasetError(
+                f"{self.root}: data root not found. Set data.root to a folder laid out as "
+                "ROOT/train/images + ROOT/train/masks (see README)."
+            )
+        train = list_split(self.root, "train")
+        if (self.root / "val").is_dir():
+            val = list_split(self.root, "val")
+        else:
+            train, val = self._split_off_val(train)
+        self.splits = {"train": train, "val": val}
+        if (self.root / "test").is_dir():
+            self.splits["test"] = list_split(self.root, "test")
+        if self.audit:
+            problems: list[str] = []
+            for name, samples in self.splits.items():
+                try:
+                    self.audit_report[name] = audit_samples(samples, self.num_classes)
+                except DatasetError as err:
+                    problems.extend(err.problems)
+            if problems:
+                raise DatasetError(
+                    f"{self.root}: {len(problems)} file(s) cannot be used for training "
+                    f"(classes {self.classes})",
+                    problems,
+                )
+
+    def _split_off_val(self, train: list[Sample]) -> tuple[list[Sample], list[Sample]]:
+        if len(train) < 2:
+            raise DatasetError(
+                f"{self.root / 'train'}: needs at least 2 images to split off validation "
+                "(or provide ROOT/val)"
+            )
+        order = np.random.default_rng(self.seed).permutation(len(train))
+        n_val = min(max(1, round(len(train) * self.val_fraction)), len(train) - 1)
+        val_idx = set(order[:n_val].tolist())
+        return (
+            [s for i, s in enumerate(train) if i not in val_idx],
+            [s for i, s in enumerate(train) if i in val_idx],
+        )
+
+    def dataset(self, split: str, train: bool = False) -> SegmentationDataset:
+        transform = self.train_transform if train else self.eval_transform
+        return SegmentationDataset(self.splits[split], transform, stretch16=self.stretch16)
+
+    def _loader(self, split: str, train: bool) -> DataLoader:
+        return DataLoader(
+            self.dataset(split, train),
+            batch_size=self.batch_size if train else self.eval_batch_size,
+            shuffle=train,
+            drop_last=train and len(self.splits[split]) > self.batch_size,
+            num_workers=self.num_workers,
+            pin_memory=self.pin_memory,
+            persistent_workers=self.persistent_workers,
+            prefetch_factor=self.prefetch_factor,
+            worker_init_fn=_worker_init if self.num_workers > 0 else None,
+            collate_fn=pad_collate,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", train=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", train=False)
+
+    def test_dataloader(self) -> DataLoader:
+        if "test" not in self.splits:
+            raise DatasetError(f"{self.root / 'test'}: no test split")
+        return self._loader("test", train=False)

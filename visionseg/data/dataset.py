@@ -1,0 +1,74 @@
+"""Torch data set over folder samples: uint8 images and int64 masks, augmented on read.
+
+Images stay uint8 until they reach the model, which normalises them on its own device:
+a quarter of the bytes through the loader and pinned-memory copy, and the same
+normalisation in training, evaluation and exported inference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from visionseg.data.folder import IGNORE_INDEX, Sample
+from visionseg.io.images import read_image, read_mask
+
+
+class SegmentationDataset(Dataset):
+    """``{"image": uint8 3xHxW, "mask": int64 HxW, "name": str}`` per sample."""
+
+    def __init__(
+        self,
+        samples: Sequence[Sample],
+        transform: Callable | None = None,
+        stretch16: bool = False,
+    ) -> None:
+        self.samples = list(samples)
+        self.transform = transform
+        self.stretch16 = stretch16
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def load(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        sample = self.samples[index]
+        image = read_image(sample.image, stretch16=self.stretch16)
+        if sample.mask is None:
+            mask = np.full(image.shape[:2], IGNORE_INDEX, np.uint8)
+        else:
+            mask = read_mask(sample.mask)
+        return image, mask
+
+    def __getitem__(self, index: int) -> dict:
+        image, mask = self.load(index)
+        if self.transform is not None:
+            out = self.transform(image=image, mask=mask)
+            image, mask = out["image"], out["mask"]
+        return {
+            "image": torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))),
+            "mask": torch.from_numpy(np.ascontiguousarray(mask)).long(),
+            "name": self.samples[index].name,
+        }
+
+
+def pad_collate(batch: list[dict]) -> dict:
+    """Stack samples, padding smaller ones (image with 0, mask with the ignore value)."""
+    names = [item["name"] for item in batch]
+    if len({tuple(item["image"].shape) for item in batch}) == 1:
+        return {
+            "image": torch.stack([item["image"] for item in batch]),
+            "mask": torch.stack([item["mask"] for item in batch]),
+            "name": names,
+        }
+    height = max(item["image"].shape[1] for item in batch)
+    width = max(item["image"].shape[2] for item in batch)
+    images = torch.zeros((len(batch), 3, height, width), dtype=torch.uint8)
+    masks = torch.full((len(batch), height, width), IGNORE_INDEX, dtype=torch.long)
+    for i, item in enumerate(batch):
+        _, h, w = item["image"].shape
+        images[i, :, :h, :w] = item["image"]
+        masks[i, :h, :w] = item["mask"]
+    return {"image": images, "mask": masks, "name": names}

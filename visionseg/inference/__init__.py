@@ -1,0 +1,1 @@
+"""From image files to masks, overlays and defect tables, for any Method."""

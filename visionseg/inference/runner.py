@@ -1,0 +1,208 @@
+"""Stream images through a Method and a post-processing chain into output files.
+
+Reading runs ahead in a background thread and writing happens in a small thread pool,
+so disk work overlaps with prediction; at most a few batches of images are in memory.
+A file that cannot be read or processed is recorded in ``summary.json`` with its reason
+and the run carries on; every output file is written atomically.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from visionseg.inference.inputs import unique_names
+from visionseg.inference.writers import defect_rows, write_outputs
+from visionseg.io.atomic import write_csv, write_json
+from visionseg.io.images import ImageReadError, read_image
+from visionseg.methods.base import Method
+from visionseg.methods.prediction import Prediction
+
+log = logging.getLogger(__name__)
+
+PostProcess = Callable[[np.ndarray, Prediction], Prediction]
+
+DEFECT_COLUMNS = ["image", "class", "class_id", "area", "x", "y", "width", "height",
+                  "mean_confidence"]
+
+
+@dataclass
+class InferenceSettings:
+    """How outputs are judged and written."""
+
+    min_defect_area: int = 20
+    batch_size: int = 4
+    overlays: bool = True
+    overlay_alpha: float = 0.5
+    prefetch: int = 2
+    writer_threads: int = 2
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _read_ahead(
+    paths: Sequence[Path], names: Sequence[str], batch_size: int, prefetch: int
+) -> Iterator[list[tuple[Path, str, np.ndarray | Exception]]]:
+    """Batches of ``(path, name, image or the error reading it)``, read in a thread."""
+    q: queue.Queue = queue.Queue(maxsize=max(prefetch, 1))
+    done = object()
+    stop = threading.Event()
+
+    def reader() -> None:
+        batch: list = []
+        for path, name in zip(paths, names, strict=True):
+            if stop.is_set():
+                return
+            try:
+                item: np.ndarray | Exception = read_image(path)
+            except (ImageReadError, OSError, MemoryError) as err:
+                item = err
+            batch.append((path, name, item))
+            if len(batch) == batch_size:
+                q.put(batch)
+                batch = []
+        if batch:
+            q.put(batch)
+        q.put(done)
+
+    thread = threading.Thread(target=reader, daemon=True)
+    thread.start()
+    try:
+        while (batch := q.get()) is not done:
+            yield batch
+    finally:
+        stop.set()
+
+
+def run_inference(
+    method: Method,
+    paths: Sequence[Path],
+    output_dir: Path,
+    postprocess: PostProcess | None = None,
+    settings: InferenceSettings | None = None,
+    show_progress: bool = True,
+) -> dict[str, Any]:
+    """Segment every image of ``paths``; write masks, overlays, ``defects.csv``,
+    ``summary.json``. Returns the summary; ``summary["failed"]`` counts failed images."""
+    settings = settings or InferenceSettings()
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    names = unique_names(list(paths))
+    classes = method.classes
+    records: list[dict[str, Any]] = []
+    defects: list[dict[str, Any]] = []
+    pending: list[tuple[dict[str, Any], Future]] = []
+    started = time.perf_counter()
+
+    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TimeRemainingColumn(), disable=not show_progress)
+    with progress, ThreadPoolExecutor(max_workers=settings.writer_threads) as pool:
+        task = progress.add_task(f"{method.name}", total=len(paths))
+        for batch in _read_ahead(paths, names, settings.batch_size, settings.prefetch):
+            good = [(p, n, img) for p, n, img in batch if isinstance(img, np.ndarray)]
+            for path, name, err in batch:
+                if not isinstance(err, np.ndarray):
+                    records.append(_failure(path, name, err))
+            preds = _predict(method, good, records)
+            for (path, name, image), pred in zip(good, preds, strict=True):
+                if pred is None:
+                    continue
+                try:
+                    if postprocess is not None:
+                        pred = postprocess(image, pred)
+                    record, rows = _judge(path, name, image, pred, classes, settings)
+                except Exception as err:  # one bad image must not stop the batch job
+                    records.append(_failure(path, name, err))
+                    continue
+                records.append(record)
+                defects.extend(rows)
+                future = pool.submit(write_outputs, output_dir, name, image, pred, len(classes),
+                                     settings.overlays, settings.overlay_alpha)
+                pending.append((record, future))
+            progress.advance(task, len(batch))
+            pending = _collect(pending, wait=False)
+        _collect(pending, wait=True)
+
+    elapsed = time.perf_counter() - started
+    failed = sum(r["status"] != "ok" for r in records)
+    order = {n: i for i, n in enumerate(names)}
+    records.sort(key=lambda r: order.get(r["name"], 0))
+    summary = {
+        "method": method.name,
+        "classes": classes,
+        "settings": {**settings.__dict__, "postprocess": getattr(postprocess, "name", None)},
+        "images": len(records),
+        "failed": failed,
+        "ng": sum(r.get("verdict") == "NG" for r in records),
+        "seconds": round(elapsed, 3),
+        "results": records,
+    }
+    write_csv(output_dir / "defects.csv", pd.DataFrame(defects, columns=_columns(defects)))
+    write_json(output_dir / "summary.json", summary)
+    return summary
+
+
+def _predict(method: Method, good: list, records: list) -> list[Prediction | None]:
+    if not good:
+        return []
+    try:
+        return list(method.predict_batch([img for _, _, img in good]))
+    except Exception:
+        preds: list[Prediction | None] = []
+        for path, name, image in good:
+            try:
+                preds.append(method.predict(image))
+            except Exception as err:  # recorded per image, the rest carry on
+                records.append(_failure(path, name, err))
+                preds.append(None)
+        return preds
+
+
+def _judge(path, name, image, pred, classes, settings) -> tuple[dict, list[dict]]:
+    rows = defect_rows(name, pred, classes, settings.min_defect_area)
+    counts = np.bincount(pred.mask.ravel(), minlength=len(classes))
+    record = {
+        "image": str(path),
+        "name": name,
+        "status": "ok",
+        "width": int(image.shape[1]),
+        "height": int(image.shape[0]),
+        "defect_pixels": {classes[c]: int(counts[c]) for c in range(1, len(classes))},
+        "defects": len(rows),
+        "verdict": "NG" if rows else "OK",
+    }
+    return record, rows
+
+
+def _failure(path: Path, name: str, err: BaseException) -> dict[str, Any]:
+    reason = err.reason if isinstance(err, ImageReadError) else f"{type(err).__name__}: {err}"
+    log.error("%s: %s", path, reason)
+    return {"image": str(path), "name": name, "status": "error", "error": reason}
+
+
+def _collect(pending: list, wait: bool) -> list:
+    remaining = []
+    for record, future in pending:
+        if not wait and not future.done():
+            remaining.append((record, future))
+            continue
+        try:
+            future.result()
+        except Exception as err:
+            record.update(status="error", error=f"writing outputs failed: {err}")
+    return remaining
+
+
+def _columns(defects: list[dict]) -> list[str]:
+    extra = sorted({k for row in defects for k in row} - set(DEFECT_COLUMNS))
+    return DEFECT_COLUMNS + extra

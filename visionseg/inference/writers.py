@@ -1,0 +1,77 @@
+"""Per-image outputs of inference: mask, overlay, instance ids and defect table rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from visionseg.io.images import write_png
+from visionseg.methods.prediction import Prediction
+from visionseg.metrics.regions import extract_regions
+from visionseg.report.overlay import overlay
+
+
+def defect_rows(
+    image_name: str, pred: Prediction, classes: list[str], min_area: int = 0
+) -> list[dict[str, Any]]:
+    """One row per defect: per instance when the method gives instances, else per
+    connected region of each defect class."""
+    rows = []
+    if pred.instances is not None:
+        inst = pred.instances
+        ids = np.arange(1, len(inst) + 1)
+        areas = np.bincount(inst.labels.ravel(), minlength=len(inst) + 1)
+        for i, class_id in zip(ids, inst.classes, strict=True):
+            if areas[i] < max(min_area, 1):
+                continue
+            ys, xs = np.nonzero(inst.labels == i)
+            rows.append(_row(image_name, classes, int(class_id), int(areas[i]),
+                             (int(xs.min()), int(ys.min()), int(np.ptp(xs)) + 1, int(np.ptp(ys)) + 1),
+                             float(inst.scores[i - 1]) if inst.scores is not None else float("nan"),
+                             instance_id=int(i)))
+        return rows
+    for region in extract_regions(pred.mask, len(classes), pred.confidence, min_area=min_area):
+        rows.append(_row(image_name, classes, region.class_id, region.area, region.bbox,
+                         region.mean_confidence))
+    return rows
+
+
+def _row(image, classes, class_id, area, bbox, score, instance_id=None) -> dict[str, Any]:
+    x, y, w, h = bbox
+    row = {
+        "image": image,
+        "class": classes[class_id] if class_id < len(classes) else str(class_id),
+        "class_id": class_id,
+        "area": area,
+        "x": x,
+        "y": y,
+        "width": w,
+        "height": h,
+        "mean_confidence": score,
+    }
+    if instance_id is not None:
+        row["instance_id"] = instance_id
+    return row
+
+
+def write_outputs(
+    output_dir: Path,
+    name: str,
+    image: np.ndarray,
+    pred: Prediction,
+    num_classes: int,
+    overlays: bool = True,
+    alpha: float = 0.5,
+) -> None:
+    """``masks/NAME.png`` (class ids), ``overlays/NAME.png``, ``instances/NAME.png`` (uint16)."""
+    write_png(output_dir / "masks" / f"{name}.png", pred.mask, rgb=False)
+    if overlays:
+        write_png(output_dir / "overlays" / f"{name}.png",
+                  overlay(image, pred.mask, num_classes, alpha))
+    if pred.instances is not None:
+        labels = pred.instances.labels
+        if labels.max(initial=0) > np.iinfo(np.uint16).max:
+            raise ValueError(f"{name}: more than 65535 instances cannot be stored as uint16")
+        write_png(output_dir / "instances" / f"{name}.png", labels.astype(np.uint16), rgb=False)

@@ -1,0 +1,112 @@
+"""One image reader for training, evaluation and inference.
+
+Every image becomes an ``H x W x 3`` uint8 RGB array:
+
+- grayscale (8 or 16 bit) is replicated to three channels;
+- RGBA drops its alpha channel (factory cameras do not use transparency);
+- 16-bit data is mapped linearly to 8 bit over the full 0..65535 range, or, with
+  ``stretch16=True``, over the image's 0.5-99.5 percentile range (for 10/12-bit sensors
+  stored in 16-bit containers);
+- float TIFFs are clipped to [0, 1] and scaled to 0..255.
+
+Masks are read unchanged as ``H x W`` uint8 class ids.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from visionseg.io.atomic import atomic_path
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+
+
+class ImageReadError(ValueError):
+    """An image or mask file that cannot be used; the message names the file and why."""
+
+    def __init__(self, path: str | os.PathLike, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
+
+
+def _imread(path: Path, flags: int) -> np.ndarray:
+    if not path.is_file():
+        raise ImageReadError(path, "file not found")
+    data = np.fromfile(str(path), dtype=np.uint8)
+    if data.size == 0:
+        raise ImageReadError(path, "file is empty")
+    array = cv2.imdecode(data, flags)
+    if array is None:
+        raise ImageReadError(path, "cannot be decoded as an image (corrupt or unsupported format)")
+    return array
+
+
+def to_uint8(array: np.ndarray, stretch16: bool = False) -> np.ndarray:
+    """Map an integer or float image to uint8 as described in the module docstring."""
+    if array.dtype == np.uint8:
+        return array
+    if array.dtype == np.uint16:
+        if stretch16:
+            lo, hi = np.percentile(array, (0.5, 99.5))
+            scaled = (array.astype(np.float32) - lo) * (255.0 / max(float(hi - lo), 1.0))
+            return np.clip(scaled, 0, 255).astype(np.uint8)
+        return (array >> 8).astype(np.uint8)
+    if np.issubdtype(array.dtype, np.floating):
+        return (np.clip(np.nan_to_num(array), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    info = np.iinfo(array.dtype)
+    scaled = (array.astype(np.float64) - info.min) * (255.0 / (info.max - info.min))
+    return scaled.astype(np.uint8)
+
+
+def read_image(path: str | os.PathLike, stretch16: bool = False) -> np.ndarray:
+    """Read any supported image as ``H x W x 3`` uint8 RGB; raise ImageReadError if unusable."""
+    path = Path(path)
+    array = _imread(path, cv2.IMREAD_UNCHANGED)
+    array = to_uint8(array, stretch16=stretch16)
+    if array.ndim == 2:
+        return np.ascontiguousarray(np.repeat(array[:, :, None], 3, axis=2))
+    if array.ndim != 3 or array.shape[2] not in (1, 3, 4):
+        raise ImageReadError(path, f"unsupported image shape {array.shape}")
+    if array.shape[2] == 1:
+        return np.ascontiguousarray(np.repeat(array, 3, axis=2))
+    if array.shape[2] == 4:
+        array = array[:, :, :3]
+    return np.ascontiguousarray(array[:, :, ::-1])
+
+
+def read_mask(path: str | os.PathLike) -> np.ndarray:
+    """Read a class-id mask as ``H x W`` uint8; raise ImageReadError if it is not one."""
+    path = Path(path)
+    array = _imread(path, cv2.IMREAD_UNCHANGED)
+    if array.ndim == 3:
+        channels = array.shape[2]
+        if channels >= 3 and np.array_equal(array[:, :, 0], array[:, :, 1]) and np.array_equal(
+            array[:, :, 1], array[:, :, 2]
+        ):
+            array = array[:, :, 0]
+        elif channels == 1:
+            array = array[:, :, 0]
+        else:
+            raise ImageReadError(
+                path, "mask must be single-channel class ids (got a colour image)"
+            )
+    if array.dtype != np.uint8:
+        if np.issubdtype(array.dtype, np.integer) and array.max() <= 255 and array.min() >= 0:
+            array = array.astype(np.uint8)
+        else:
+            raise ImageReadError(path, f"mask must hold uint8 class ids (got {array.dtype})")
+    return array
+
+
+def write_png(path: str | os.PathLike, array: np.ndarray, rgb: bool = True) -> None:
+    """Write ``array`` (2-D, or RGB when ``rgb``) as PNG atomically."""
+    if array.ndim == 3 and rgb:
+        array = array[:, :, ::-1]
+    with atomic_path(path, suffix=".png") as tmp:
+        if not cv2.imwrite(str(tmp), np.ascontiguousarray(array)):
+            raise OSError(f"{path}: OpenCV could not write the PNG")

@@ -1,0 +1,1 @@
+"""Trained models: pure nn.Modules (what gets exported) apart from their Lightning wrappers."""

@@ -1,0 +1,81 @@
+"""Checkpoints: atomic saving, and loading any visionseg checkpoint as a :class:`Method`.
+
+A checkpoint names the LightningModule class that wrote it (``checkpoint["visionseg"]
+["module"]``); that class's ``method_from_checkpoint`` rebuilds the network without
+downloading anything, so infer.py and evaluate.py need only the path.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import pickle
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
+
+from visionseg.io.atomic import atomic_path
+from visionseg.methods.base import Method
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that is missing or not a visionseg checkpoint; one clear sentence."""
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Lightning checkpoint IO that writes to a temporary file and renames it into place,
+    so a run killed mid-save never leaves a truncated ``best.ckpt``/``last.ckpt``."""
+
+    def save_checkpoint(
+        self, checkpoint: dict[str, Any], path: str | os.PathLike, storage_options: Any = None
+    ) -> None:
+        with atomic_path(path) as tmp:
+            torch.save(checkpoint, tmp)
+
+
+def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """Load a checkpoint on CPU with weights-only unpickling; CheckpointError if unusable."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: checkpoint file not found")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, EOFError, OSError) as err:
+        raise CheckpointError(
+            f"{path}: not a readable checkpoint ({type(err).__name__}); the file may be "
+            "truncated or not a visionseg checkpoint"
+        ) from err
+    if not isinstance(checkpoint, dict) or "visionseg" not in checkpoint:
+        raise CheckpointError(
+            f"{path}: not a visionseg checkpoint (it lacks the 'visionseg' section that "
+            "train.py writes)"
+        )
+    return checkpoint
+
+
+def load_method(path: str | os.PathLike, device: str = "auto", **overrides: Any) -> Method:
+    """A trained checkpoint as a Method named after its file; ``overrides`` go to the Method
+    (``tile_size``, ``tile_overlap``, ``batch_size``, ``name``, ...)."""
+    checkpoint = read_checkpoint(path)
+    module_path = checkpoint["visionseg"]["module"]
+    module_name, _, class_name = module_path.rpartition(".")
+    try:
+        cls = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError) as err:
+        raise CheckpointError(f"{path}: written by unknown model class {module_path}") from err
+    overrides.setdefault("name", _default_name(Path(path)))
+    try:
+        return cls.method_from_checkpoint(checkpoint, device=device, **overrides)
+    except RuntimeError as err:
+        if "state_dict" in str(err) or "size mismatch" in str(err):
+            raise CheckpointError(f"{path}: weights do not fit the model it describes") from err
+        raise
+
+
+def _default_name(path: Path) -> str:
+    if path.parent.name == "checkpoints" and path.parent.parent.name:
+        return f"{path.parent.parent.name}/{path.stem}"
+    return path.stem

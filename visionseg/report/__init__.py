@@ -1,0 +1,1 @@
+"""Reports: overlays, tables, plots, HTML and Markdown."""

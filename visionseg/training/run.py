@@ -1,0 +1,73 @@
+"""Train a segmentation model from a composed Hydra config, then evaluate it."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from visionseg.io.atomic import write_json, write_text
+from visionseg.training.manifest import build_manifest
+
+log = logging.getLogger(__name__)
+
+
+def _instantiate_dict(cfg: DictConfig | None) -> list[Any]:
+    return [instantiate(c) for c in (cfg or {}).values() if c is not None and "_target_" in c]
+
+
+def train(cfg: DictConfig) -> dict[str, Any]:
+    """Fit ``cfg.model`` on ``cfg.data`` with ``cfg.trainer``; evaluate the best checkpoint.
+
+    Writes into ``cfg.paths.output_dir``: ``config.yaml`` (resolved), ``manifest.json``,
+    ``checkpoints/{best,last}.ckpt``, logs, and the evaluation outputs (``metrics.json``,
+    report). Returns the evaluation summary (its ``mIoU`` is what sweeps optimise).
+    """
+    output_dir = Path(cfg.paths.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    write_text(output_dir / "config.yaml", OmegaConf.to_yaml(resolved))
+    L.seed_everything(cfg.seed, workers=True)
+
+    datamodule = instantiate(cfg.data)
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    data_files = [s.image for split in datamodule.splits.values() for s in split]
+    manifest = build_manifest(resolved, data_files, Path(cfg.paths.root_dir))
+    manifest["data_audit"] = datamodule.audit_report
+    write_json(output_dir / "manifest.json", manifest)
+
+    model = instantiate(cfg.model)
+    callbacks = _instantiate_dict(cfg.get("callbacks"))
+    loggers = _instantiate_dict(cfg.get("logger"))
+    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+
+    if cfg.get("train", True):
+        trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+
+    checkpoint = _best_checkpoint(trainer, output_dir)
+    summary: dict[str, Any] = {}
+    if cfg.get("test", True) and trainer.is_global_zero and checkpoint is not None:
+        from visionseg.training.evaluate import evaluate_checkpoint
+
+        summary = evaluate_checkpoint(checkpoint, datamodule, cfg.evaluation, output_dir)
+    if trainer.is_global_zero:
+        log.info("Run directory: %s", output_dir)
+        log.info("Checkpoints:   %s", output_dir / "checkpoints")
+        if summary:
+            log.info("Metrics:       %s (mIoU %.4f)", output_dir / "metrics.json", summary["mIoU"])
+    return summary
+
+
+def _best_checkpoint(trainer: L.Trainer, output_dir: Path) -> Path | None:
+    callback = trainer.checkpoint_callback
+    best = getattr(callback, "best_model_path", "") if callback else ""
+    for candidate in (best, output_dir / "checkpoints" / "best.ckpt",
+                      output_dir / "checkpoints" / "last.ckpt"):
+        if candidate and Path(candidate).is_file():
+            return Path(candidate)
+    return None
