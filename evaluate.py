@@ -3,12 +3,17 @@
 See configs/evaluate.yaml for every option and docs/evaluation.md for the outputs.
 """
 
+import os
 import sys
+from pathlib import Path
 
-import hydra
-from omegaconf import DictConfig
+os.environ.setdefault("VISIONSEG_ROOT", str(Path(__file__).resolve().parent))
 
-from visionseg.evaluation.cli import apply_aliases, run
+import hydra  # noqa: E402
+from omegaconf import DictConfig  # noqa: E402
+
+from visionseg.evaluation.cli import run  # noqa: E402
+from visionseg.registry import apply_aliases  # noqa: E402
 
 
 @hydra.main(version_base="1.3", config_path="configs", config_name="evaluate")

@@ -11,6 +11,7 @@ import hydra  # noqa: E402
 from omegaconf import DictConfig  # noqa: E402
 
 from visionseg.cli import user_errors  # noqa: E402
+from visionseg.registry import apply_aliases  # noqa: E402
 
 
 @hydra.main(version_base="1.3", config_path="configs", config_name="infer")
@@ -20,10 +21,13 @@ def main(cfg: DictConfig) -> None:
     with user_errors():
         summary = infer(cfg)
     if summary["failed"]:
-        print(f"error: {summary['failed']} image(s) failed; see {cfg.output}/summary.json",
-              file=sys.stderr)
+        print(
+            f"error: {summary['failed']} image(s) failed; see {cfg.output}/summary.json",
+            file=sys.stderr,
+        )
         raise SystemExit(1)
 
 
 if __name__ == "__main__":
+    sys.argv = apply_aliases(sys.argv)
     main()

@@ -23,16 +23,21 @@ def _limit_threads() -> None:
 _limit_threads()
 
 
-def run_script(script: str, *overrides: str, check: bool = True, timeout: int = 300):
+def run_script(script: str, *overrides: str, check: bool = True, timeout: int = 900):
     """Run train.py / infer.py / evaluate.py as a user would, return the CompletedProcess."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "HYDRA_FULL_ERROR": "0"}
     proc = subprocess.run(
         [sys.executable, str(ROOT / script), *overrides],
-        capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=ROOT,
     )
     if check and proc.returncode != 0:
-        raise AssertionError(f"{script} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n"
-                             f"{proc.stderr[-5000:]}")
+        raise AssertionError(
+            f"{script} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+        )
     return proc
 
 
@@ -53,6 +58,8 @@ TINY_TRAIN = (
     "trainer.log_every_n_steps=1",
     "callbacks.rich_progress_bar=null",
     "trainer.enable_progress_bar=false",
+    "evaluation.baselines=[]",
+    "evaluation.postprocess=[none]",
 )
 
 
@@ -65,6 +72,7 @@ def trained_run(tiny_data, tmp_path_factory) -> Path:
         f"data.root={tiny_data}",
         "data.synthetic=null",
         *TINY_TRAIN,
+        "evaluation.baselines=[otsu]",
         f"hydra.run.dir={run_dir}",
     )
     return run_dir

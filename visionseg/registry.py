@@ -11,6 +11,20 @@ from typing import Any
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
+# Command-line keys that name a Hydra config group folder (so Hydra would take them for a
+# group choice) -> the config key that holds them.
+ALIASES = {"postprocess": "chains"}
+
+
+def apply_aliases(argv: Sequence[str], aliases: dict[str, str] | None = None) -> list[str]:
+    """``postprocess=[a,b]`` -> ``chains=[a,b]``: the config key for a name Hydra reserves."""
+    aliases = ALIASES if aliases is None else aliases
+    out = list(argv[:1])
+    for arg in argv[1:]:
+        key, sep, value = arg.partition("=")
+        out.append(f"{aliases[key]}={value}" if sep and key in aliases else arg)
+    return out
+
 
 class ConfigError(ValueError):
     """A configuration value that names nothing usable; the message says what exists."""

@@ -118,8 +118,11 @@ def test_polarity_is_learned_from_the_train_split(sign, polarity):
 
 
 def test_open_settings_fall_back_without_train_data():
-    method = OtsuBaseline(CLASSES).fit([])
+    method = OtsuBaseline(CLASSES).fit(_pairs(-1.0, 2))
+    assert method.settings["polarity"] == "dark" and method.rule.fitted
+    method.fit([])  # refitting starts from scratch
     assert method.settings == {"polarity": "both", "min_contrast": 3.0}
+    assert not method.rule.fitted
     image, a, b = two_dark_discs()
     assert iou(method.predict(image).mask == 1, a | b) > 0.9
 

@@ -67,3 +67,16 @@ def test_empty_and_missing_split(tmp_path):
         list_split(tmp_path, "train")
     with pytest.raises(DatasetError, match="split 'test' has no images/ folder"):
         list_split(tmp_path, "test")
+
+
+def test_preloaded_dataset_serves_the_same_arrays(tiny_data):
+    from visionseg.data.dataset import SegmentationDataset
+
+    samples = list_split(tiny_data, "val")
+    plain, cached = SegmentationDataset(samples), SegmentationDataset(samples)
+    assert not cached.preload(max_bytes=100)
+    assert cached.preload(max_bytes=10**8) and len(cached.cache) == len(samples)
+    for i in range(len(samples)):
+        a, b = plain[i], cached[i]
+        assert np.array_equal(a["image"].numpy(), b["image"].numpy())
+        assert np.array_equal(a["mask"].numpy(), b["mask"].numpy())

@@ -10,22 +10,31 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_split
+from eval_data import make_split
 from hydra import compose, initialize_config_dir
 
-from visionseg.evaluation.cli import apply_aliases, run
+from visionseg.evaluation.cli import run
 from visionseg.io import write_png
+from visionseg.registry import apply_aliases
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _configs(tmp_path: Path) -> Path:
-    root = tmp_path / "cfg"
-    (root / "method").mkdir(parents=True)
-    (root / "postprocess").mkdir()
-    (root / "method" / "dark.yaml").write_text("_target_: toy_methods.DarkSpots\nlevel: 60\n")
-    (root / "method" / "bright.yaml").write_text("_target_: toy_methods.BrightScratches\n")
-    (root / "postprocess" / "none.yaml").write_text("[]\n")
+@pytest.fixture(autouse=True)
+def project_root(tmp_path, monkeypatch) -> Path:
+    """A VISIONSEG_ROOT whose configs/method/ holds the toy methods (as evaluate.py sets it)."""
+    root = tmp_path / "project"
+    configs = root / "configs"
+    (configs / "method").mkdir(parents=True)
+    (configs / "postprocess").mkdir()
+    (configs / "method" / "dark.yaml").write_text("_target_: toy_methods.DarkSpots\nlevel: 60\n")
+    (configs / "method" / "bright.yaml").write_text("_target_: toy_methods.BrightScratches\n")
+    (configs / "postprocess" / "none.yaml").write_text("[]\n")
+    for name, class_id in (("no_scratch", 1), ("no_spot", 2)):
+        (configs / "postprocess" / f"{name}.yaml").write_text(
+            f"- _target_: toy_methods.ClearClass\n  class_id: {class_id}\n"
+        )
+    monkeypatch.setenv("VISIONSEG_ROOT", str(root))
     return root
 
 
@@ -39,13 +48,21 @@ def _cfg(data_root: Path, out: Path, *overrides: str):
 def test_runs_named_baselines_and_writes_every_output(data, tmp_path):
     root, _, _ = data
     out = tmp_path / "out"
-    cfg = _cfg(root, out, "baselines=[dark,bright]", "postprocess=[none]",
-               f"configs_dir={_configs(tmp_path)}")
+    chains = ["none", "no_spot", "no_spot+no_scratch"]
+    cfg = _cfg(root, out, "baselines=[dark,bright]", f"postprocess=[{','.join(chains)}]")
     assert run(cfg) == 0
     for name in ("report.html", "report.md", "metrics.json", "metrics.csv", "per_image.csv"):
         assert (out / name).is_file()
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics["methods"]) == {"dark", "bright"}
+    assert list(metrics["methods"]["dark"]) == chains
+    dark = metrics["methods"]["dark"]
+    assert dark["none"]["per_class"]["spot"]["iou"] > 0.5
+    assert dark["no_spot"]["per_class"]["spot"]["iou"] == 0.0
+    gains = {(g["method"], g["chain"]): g for g in metrics["postprocess_gain"]}
+    combined = gains[("dark", "no_spot+no_scratch")]
+    assert (combined["reference"], combined["step"]) == ("no_spot", "no_scratch")
+    assert gains[("dark", "no_spot")]["reference"] == "none"
     assert metrics["context"]["split"] == "test" and metrics["context"]["train_split"] == "train"
     assert metrics["settings"]["min_defect_area"] == cfg.settings.min_defect_area
 
@@ -53,7 +70,7 @@ def test_runs_named_baselines_and_writes_every_output(data, tmp_path):
 @pytest.mark.parametrize("problem", ["missing_split", "unpaired", "bad_mask", "unknown_baseline"])
 def test_bad_input_is_one_clear_message(problem, data, tmp_path, capsys):
     root, _, _ = data
-    overrides = ["baselines=[dark]", f"configs_dir={_configs(tmp_path)}"]
+    overrides = ["baselines=[dark]"]
     expected = ""
     if problem == "missing_split":
         overrides.append("split=holdout")
@@ -68,21 +85,21 @@ def test_bad_input_is_one_clear_message(problem, data, tmp_path, capsys):
         expected = f"{mask_path}: values [7]"
     else:
         overrides[0] = "baselines=[dark,otsu_typo]"
-        expected = "no method config named 'otsu_typo' (available: bright, dark)"
+        expected = "otsu_typo.yaml; available: bright, dark"
     out = tmp_path / "out"
-    assert run(_cfg(root, out, *overrides)) == 1
+    assert run(_cfg(root, out, *overrides)) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and expected in err
     assert not out.exists()
 
 
-def test_command_line_exits_non_zero_without_traceback(tmp_path):
+def test_command_line_exits_non_zero_without_traceback(tmp_path, project_root):
     make_split(tmp_path / "data", "test", 2)
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent),
+           "VISIONSEG_ROOT": str(project_root)}
     proc = subprocess.run(
         [sys.executable, str(REPO / "evaluate.py"), f"data.root={tmp_path / 'data'}",
-         "split=val", f"output={tmp_path / 'out'}", f"configs_dir={_configs(tmp_path)}",
-         "postprocess=[none]", "baselines=[dark]"],
+         "split=val", f"output={tmp_path / 'out'}", "postprocess=[none]", "baselines=[dark]"],
         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
     )
     assert proc.returncode != 0

@@ -6,6 +6,7 @@ import numpy as np
 
 from visionseg.methods import Instances, Method, Prediction
 from visionseg.metrics.instances import semantic_instances
+from visionseg.postprocess.base import PostProcess
 
 CLASSES = ["background", "scratch", "spot", "stain"]
 
@@ -95,3 +96,15 @@ class Explodes:
         if image[0, 0, 0] == 3:
             raise RuntimeError("CRF out of memory")
         return pred
+
+
+class ClearClass(PostProcess):
+    """A post-processing step (as configs/postprocess/ builds them) that clears one class."""
+
+    name = "clear"
+
+    def __init__(self, class_id: int) -> None:
+        self.class_id = class_id
+
+    def __call__(self, image, pred):
+        return pred.with_(mask=np.where(pred.mask == self.class_id, 0, pred.mask))

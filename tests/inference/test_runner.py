@@ -34,8 +34,13 @@ def test_folder_with_a_corrupt_file(tmp_path):
     _image(src / "b.jpg", [])
     (src / "c.png").write_bytes(b"not an image at all")
     out = tmp_path / "out"
-    summary = run_inference(DarkPixels(), expand_inputs(str(src)), out,
-                            settings=InferenceSettings(min_defect_area=5), show_progress=False)
+    summary = run_inference(
+        DarkPixels(),
+        expand_inputs(str(src)),
+        out,
+        settings=InferenceSettings(min_defect_area=5),
+        show_progress=False,
+    )
     assert summary["failed"] == 1 and summary["images"] == 3
     by_name = {r["name"]: r for r in json.loads((out / "summary.json").read_text())["results"]}
     assert by_name["c"]["status"] == "error" and "cannot be decoded" in by_name["c"]["error"]
@@ -59,8 +64,9 @@ def test_glob_and_earlier_outputs_survive_a_failing_rerun(tmp_path):
         def predict(self, image):
             raise RuntimeError("device lost")
 
-    summary = run_inference(Broken(), expand_inputs(str(tmp_path / "x*.png")), out,
-                            show_progress=False)
+    summary = run_inference(
+        Broken(), expand_inputs(str(tmp_path / "x*.png")), out, show_progress=False
+    )
     assert summary["failed"] == 1 and "device lost" in summary["results"][0]["error"]
     assert (out / "masks/x1.png").read_bytes() == before
     assert not [p for p in out.rglob("*") if ".part" in p.name]

@@ -4,7 +4,9 @@ import pytest
 from visionseg.inference.tiling import blend_window, predict_tiled, tile_starts
 
 
-@pytest.mark.parametrize("length,tile,overlap", [(100, 32, 8), (64, 64, 16), (65, 32, 0), (10, 32, 8)])
+@pytest.mark.parametrize(
+    "length,tile,overlap", [(100, 32, 8), (64, 64, 16), (65, 32, 0), (10, 32, 8)]
+)
 def test_tiles_cover_everything(length, tile, overlap):
     starts = tile_starts(length, tile, overlap)
     covered = np.zeros(length, bool)
@@ -24,8 +26,9 @@ def test_pixelwise_function_is_reproduced_exactly():
         return p / p.sum(axis=1, keepdims=True)
 
     full = fn(image[None])[0]
-    mask, conf, probs = predict_tiled(image, fn, 3, tile=64, overlap=16, batch_size=3,
-                                      keep_probs=True)
+    mask, conf, probs = predict_tiled(
+        image, fn, 3, tile=64, overlap=16, batch_size=3, keep_probs=True
+    )
     np.testing.assert_allclose(probs, full, rtol=1e-5, atol=1e-6)
     assert np.array_equal(mask, full.argmax(0))
     np.testing.assert_allclose(conf, full.max(0), rtol=1e-5)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import blob_mask, perturb
+from random_masks import blob_mask, perturb
 from scipy.spatial.distance import cdist
 
 from visionseg.metrics import BoundaryF1, boundary_map

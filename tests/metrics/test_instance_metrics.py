@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import blob_mask
+from random_masks import blob_mask
 from scipy.optimize import linear_sum_assignment
 
 from visionseg.methods import Instances

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from conftest import blob_mask, perturb
+from random_masks import blob_mask, perturb
 from sklearn.metrics import confusion_matrix, f1_score, jaccard_score, precision_score, recall_score
 
 from visionseg.metrics import ConfusionMatrix, PerImageMeans, image_scores, summarize_confusion

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import blob_mask, perturb
+from random_masks import blob_mask, perturb
 from scipy.optimize import linear_sum_assignment
 from skimage.measure import label, regionprops
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support

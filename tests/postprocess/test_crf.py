@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 
 import cv2
@@ -11,7 +12,9 @@ import pytest
 from visionseg.methods import Instances, Prediction
 from visionseg.postprocess.crf import DenseCRF, hard_probabilities
 
-pytest.importorskip("pydensecrf.densecrf")
+needs_crf = pytest.mark.skipif(
+    importlib.util.find_spec("pydensecrf") is None, reason='needs pip install -e ".[crf]"'
+)
 
 
 def sharp_shape():
@@ -27,6 +30,7 @@ def iou(a, b):
     return np.count_nonzero(a & b) / np.count_nonzero(a | b)
 
 
+@needs_crf
 def test_crf_sharpens_blurred_probabilities():
     image, truth = sharp_shape()
     fg = np.clip(cv2.GaussianBlur(truth.astype(np.float32), (0, 0), 5) * 1.4, 0.02, 0.98)
@@ -39,6 +43,7 @@ def test_crf_sharpens_blurred_probabilities():
     assert np.array_equal(out.probs.argmax(axis=0), out.mask)
 
 
+@needs_crf
 def test_crf_refines_hard_labels_with_derived_probabilities():
     image, truth = sharp_shape()
     grown = cv2.dilate(truth.astype(np.uint8), np.ones((9, 9), np.uint8))
@@ -58,12 +63,14 @@ def test_hard_probabilities():
     assert np.isclose(probs[2, 0, 1], 0.7) and np.isclose(probs[0, 0, 1], 0.15)
 
 
+@needs_crf
 def test_all_background_hard_prediction_is_returned_unchanged():
     image, _ = sharp_shape()
     pred = Prediction(np.zeros(image.shape[:2], np.uint8))
     assert np.array_equal(DenseCRF()(image, pred).mask, pred.mask)
 
 
+@needs_crf
 def test_mismatched_image_is_a_clear_error():
     image, truth = sharp_shape()
     with pytest.raises(ValueError, match="crf: image is"):

@@ -18,10 +18,19 @@ def test_training_lowers_the_loss_and_writes_everything(trained_run):
     metrics = pd.read_csv(trained_run / "csv" / "metrics.csv")
     epoch_loss = metrics.dropna(subset=["train/loss_epoch"])["train/loss_epoch"].to_numpy()
     assert len(epoch_loss) == 3 and epoch_loss[-1] < epoch_loss[0]
-    for name in ("config.yaml", "manifest.json", "metrics.json", "checkpoints/best.ckpt",
-                 "checkpoints/last.ckpt"):
+    for name in (
+        "config.yaml",
+        "manifest.json",
+        "metrics.json",
+        "checkpoints/best.ckpt",
+        "checkpoints/last.ckpt",
+    ):
         assert (trained_run / name).is_file(), name
-    summary = json.loads((trained_run / "metrics.json").read_text())
+    metrics_json = json.loads((trained_run / "metrics.json").read_text())
+    assert set(metrics_json["methods"]) == {"trained", "otsu"}
+    assert metrics_json["context"]["split"] == "test"
+    summary = metrics_json["methods"]["trained"]["none"]
+    assert 0 <= summary["mIoU"] <= 1
     assert set(summary["per_class"]) == {"background", "scratch", "spot", "stain"}
     for stats in summary["per_class"].values():
         assert {"iou", "dice", "precision", "recall", "support"} <= set(stats)
@@ -43,9 +52,16 @@ def test_checkpoint_carries_what_inference_needs(trained_run):
 def test_resume_continues_the_epoch_count(trained_run, tiny_data, tmp_path):
     last = trained_run / "checkpoints/last.ckpt"
     assert torch.load(last, weights_only=True)["epoch"] == 2
-    run_script("train.py", f"data.root={tiny_data}", "data.synthetic=null", *TINY_TRAIN,
-               "trainer.max_epochs=4", f"ckpt_path={last}", "test=false",
-               f"hydra.run.dir={tmp_path}")
+    run_script(
+        "train.py",
+        f"data.root={tiny_data}",
+        "data.synthetic=null",
+        *TINY_TRAIN,
+        "trainer.max_epochs=4",
+        f"ckpt_path={last}",
+        "test=false",
+        f"hydra.run.dir={tmp_path}",
+    )
     metrics = pd.read_csv(tmp_path / "csv" / "metrics.csv")
     epochs = sorted(metrics.dropna(subset=["train/loss_epoch"])["epoch"].astype(int))
     assert epochs == [3]
@@ -54,9 +70,15 @@ def test_resume_continues_the_epoch_count(trained_run, tiny_data, tmp_path):
 
 def test_infer_loads_the_checkpoint(trained_run, tiny_data, tmp_path):
     out = tmp_path / "out"
-    run_script("infer.py", f"ckpt={trained_run / 'checkpoints/best.ckpt'}",
-               f"input={tiny_data / 'test/images'}", f"output={out}", "progress=false",
-               "tile.size=32", "tile.overlap=8")
+    run_script(
+        "infer.py",
+        f"ckpt={trained_run / 'checkpoints/best.ckpt'}",
+        f"input={tiny_data / 'test/images'}",
+        f"output={out}",
+        "progress=false",
+        "tile.size=32",
+        "tile.overlap=8",
+    )
     summary = json.loads((out / "summary.json").read_text())
     assert summary["images"] == 6 and summary["failed"] == 0
     assert len(list((out / "masks").glob("*.png"))) == 6
@@ -64,14 +86,20 @@ def test_infer_loads_the_checkpoint(trained_run, tiny_data, tmp_path):
 
 
 def test_missing_and_corrupt_checkpoints_are_one_sentence(tmp_path, tiny_data):
-    proc = run_script("infer.py", f"ckpt={tmp_path / 'nope.ckpt'}", f"input={tiny_data}",
-                      f"output={tmp_path / 'o'}", check=False)
+    proc = run_script(
+        "infer.py",
+        f"ckpt={tmp_path / 'nope.ckpt'}",
+        f"input={tiny_data}",
+        f"output={tmp_path / 'o'}",
+        check=False,
+    )
     assert proc.returncode == 2 and "nope.ckpt: checkpoint file not found" in proc.stderr
     assert "Traceback" not in proc.stderr
     bad = tmp_path / "bad.ckpt"
     bad.write_bytes(b"PK\x03\x04 truncated")
-    proc = run_script("infer.py", f"ckpt={bad}", f"input={tiny_data}",
-                      f"output={tmp_path / 'o'}", check=False)
+    proc = run_script(
+        "infer.py", f"ckpt={bad}", f"input={tiny_data}", f"output={tmp_path / 'o'}", check=False
+    )
     assert proc.returncode == 2 and "bad.ckpt: not a readable checkpoint" in proc.stderr
 
 
@@ -80,12 +108,23 @@ def test_bad_data_stops_training_with_the_file_list(tiny_data, tmp_path):
     shutil.copytree(tiny_data, root)
     (root / "train/masks/train_0000.png").unlink()
     (root / "val/images/val_0001.png").write_bytes(b"junk")
-    proc = run_script("train.py", f"data.root={root}", "data.synthetic=null", *TINY_TRAIN,
-                      f"hydra.run.dir={tmp_path / 'run'}", check=False)
+    proc = run_script(
+        "train.py",
+        f"data.root={root}",
+        "data.synthetic=null",
+        *TINY_TRAIN,
+        f"hydra.run.dir={tmp_path / 'run'}",
+        check=False,
+    )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "train_0000.png: image has no mask" in proc.stderr
-    proc = run_script("train.py", f"data.root={tmp_path / 'absent'}", "data.synthetic=null",
-                      f"hydra.run.dir={tmp_path / 'run2'}", check=False)
+    proc = run_script(
+        "train.py",
+        f"data.root={tmp_path / 'absent'}",
+        "data.synthetic=null",
+        f"hydra.run.dir={tmp_path / 'run2'}",
+        check=False,
+    )
     assert proc.returncode == 2 and "data root not found" in proc.stderr
 
 
@@ -114,10 +153,20 @@ def test_every_experiment_composes_and_runs_one_step(experiment, tiny_data, tmp_
         cfg = compose("train", overrides=[f"experiment={experiment}"])
     assert cfg.model._target_ and cfg.data._target_
     run_script(
-        "train.py", f"experiment={experiment}", "debug=fdr", "trainer=cpu",
-        f"data.root={tiny_data}", "data.synthetic=null", "data.crop_size=64",
-        "data.batch_size=2", "data.num_workers=0", "data.pin_memory=false",
-        "data.persistent_workers=false", "data.classes=[background,scratch,spot,stain]",
-        "model.encoder_weights=null", "model.channels_last=false",
-        "callbacks.rich_progress_bar=null", f"hydra.run.dir={tmp_path}",
+        "train.py",
+        f"experiment={experiment}",
+        "debug=fdr",
+        "trainer=cpu",
+        f"data.root={tiny_data}",
+        "data.synthetic=null",
+        "data.crop_size=64",
+        "data.batch_size=2",
+        "data.num_workers=0",
+        "data.pin_memory=false",
+        "data.persistent_workers=false",
+        "data.classes=[background,scratch,spot,stain]",
+        "model.encoder_weights=null",
+        "model.channels_last=false",
+        "callbacks.rich_progress_bar=null",
+        f"hydra.run.dir={tmp_path}",
     )

@@ -5,8 +5,8 @@ the detector needs (e.g. a flattened deviation map); ``_segment`` finds defect r
 label image (connected components of a foreground mask by default; watershed splits them
 into instances); the learned :class:`~visionseg.baselines.region_rule.RegionClassRule`
 gives each region a class or drops it. ``fit`` learns, from the train split only, the
-settings left open in the config (``None``: chosen by the best pooled defect-vs-background
-IoU over the train pairs) and then the region class rule.
+settings left open in the config (``None``: chosen by the best class-balanced detection IoU
+over the train pairs) and then the region class rule.
 """
 
 from __future__ import annotations
@@ -19,7 +19,12 @@ import cv2
 import numpy as np
 from sklearn.base import ClassifierMixin
 
-from visionseg.baselines.features import region_features, region_majority
+from visionseg.baselines.features import (
+    FEATURE_NAMES,
+    region_features,
+    region_majority,
+    region_pixels,
+)
 from visionseg.baselines.region_rule import RegionClassRule
 from visionseg.methods.base import Method
 from visionseg.methods.prediction import Instances, Prediction
@@ -130,9 +135,10 @@ class RegionBaseline(Method):
             raise ValueError(f"{name}: needs background and at least one defect class")
         self.name = name
         self.given = dict(settings)
-        self.settings = {
+        self.initial_settings = {
             key: self.tunable[key][0] if value is None else value for key, value in settings.items()
         }
+        self.settings = dict(self.initial_settings)
         self.min_area = int(min_area)
         self.rule = RegionClassRule(classifier)
         self.max_fit_images = max_fit_images
@@ -159,6 +165,7 @@ class RegionBaseline(Method):
         ``fit_report``. At most ``max_fit_images`` pairs are used.
         """
         pairs = TrainPairs(samples, self.max_fit_images, self.name)
+        self.settings = dict(self.initial_settings)
         self.fit_report = {"train_images": len(pairs)}
         self._fit_detector(pairs)
         self._fit_rule(pairs)
@@ -223,8 +230,9 @@ class RegionBaseline(Method):
             keep = majority >= 0
             features.append(region_features(image, regions, count, FEATURE_SIGMA)[keep])
             labels.append(majority[keep])
-        if features:
-            self.rule.fit(np.concatenate(features), np.concatenate(labels))
+        if not features:
+            features, labels = [np.zeros((0, len(FEATURE_NAMES)))], [np.zeros(0, np.int64)]
+        self.rule.fit(np.concatenate(features), np.concatenate(labels))
         self.fit_report["train_regions"] = int(sum(len(x) for x in labels))
 
     # -- prediction ----------------------------------------------------------------------
@@ -243,18 +251,23 @@ class RegionBaseline(Method):
         if count == 0:
             empty = np.zeros(shape, np.uint8)
             return Prediction(empty, instances=Instances.empty(shape), meta=meta)
-        features = region_features(image, regions, count, FEATURE_SIGMA)
+        pixels = region_pixels(regions)
+        features = region_features(image, regions, count, FEATURE_SIGMA, pixels)
         classes, scores = self.rule.predict(features)
         classes = np.clip(classes, 0, self.num_classes - 1)
         keep = classes > 0
+        rows, cols, region_ids = pixels
         class_lut = np.zeros(count + 1, np.uint8)
         class_lut[1:] = classes
+        mask = np.zeros(shape, np.uint8)
+        mask[rows, cols] = class_lut[region_ids]
         if keep.all():
             ids = regions
         else:
             id_lut = np.zeros(count + 1, np.int32)
             id_lut[1:][keep] = np.arange(1, int(keep.sum()) + 1, dtype=np.int32)
-            ids = id_lut[regions]
+            ids = np.zeros(shape, np.int32)
+            ids[rows, cols] = id_lut[region_ids]
         meta["regions_found"] = count
         instances = Instances(ids, classes[keep], None if scores is None else scores[keep])
-        return Prediction(class_lut[regions], instances=instances, meta=meta)
+        return Prediction(mask, instances=instances, meta=meta)

@@ -5,7 +5,7 @@ is not repeatable otherwise) on CIELAB colour, flattened by subtracting a smooth
 (``flatten_sigma``; ``null`` keeps raw colour), optionally with pixel position scaled by
 ``position_weight`` (1.0: the image width spans as much as the full L* range). Centres are
 found on a regular grid of at most ``max_pixels`` pixels and every pixel then joins its
-nearest centre.
+nearest centre (``scipy.cluster.vq.vq``).
 
 Which clusters are defects is learned from the train split: every cluster of every train
 image is described by its size share and its colour offset from the largest cluster
@@ -23,6 +23,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+from scipy.cluster.vq import vq
 from sklearn.base import ClassifierMixin, clone
 from sklearn.tree import DecisionTreeClassifier
 
@@ -98,9 +99,8 @@ class KMeansBaseline(RegionBaseline):
         return np.dstack([lab, xx, yy])
 
     def _prepare(self, image: np.ndarray) -> State:
-        flat = image.reshape(-1, 3)
-        if not (flat.max(axis=0) > flat.min(axis=0)).any():
-            colour = tuple(int(v) for v in flat[0])
+        if not (image != image[0, 0]).any():
+            colour = tuple(int(v) for v in image[0, 0])
             raise BaselineError(f"the image has a single colour {colour}: nothing to cluster")
         features = self._features(image)
         h, w, f = features.shape
@@ -110,9 +110,8 @@ class KMeansBaseline(RegionBaseline):
         criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, self.iterations, 0.1)
         k = min(self.k, len(sample))
         _, _, centers = cv2.kmeans(sample, k, None, criteria, self.attempts, cv2.KMEANS_PP_CENTERS)
-        pixels = features.reshape(-1, f)
-        distance = (centers**2).sum(axis=1) - 2.0 * (pixels @ centers.T)
-        clusters = distance.argmin(axis=1).reshape(h, w).astype(np.int32)
+        nearest, _ = vq(features.reshape(-1, f), centers, check_finite=False)
+        clusters = nearest.reshape(h, w).astype(np.int32)
         sizes = np.bincount(clusters.ravel(), minlength=k)
         return {"clusters": clusters, "centers": centers[:, :3], "sizes": sizes, "meta": {}}
 

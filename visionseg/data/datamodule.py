@@ -36,9 +36,11 @@ class SegmentationDataModule(L.LightningDataModule):
     """Train/val/test loaders for ``ROOT/<split>/{images,masks}``.
 
     ``val`` falls back to a seeded ``val_fraction`` of train when ``ROOT/val`` is missing;
-    ``test`` is optional. ``crop_size`` is the training crop the transforms produce. Every split used is audited before training starts, so a bad
-    file stops the run with one message listing the offending files. When ``root`` equals
-    ``synthetic.root`` the built-in synthetic set is generated there first (once).
+    ``test`` is optional. ``crop_size`` is the training crop the transforms produce.
+    ``cache_bytes`` > 0 keeps the decoded training set in memory when it fits that bound.
+    Every split used is audited before training starts, so a bad file stops the run with
+    one message listing the offending files. When ``root`` equals ``synthetic.root`` the
+    built-in synthetic set is generated there first (once).
     """
 
     def __init__(
@@ -57,6 +59,7 @@ class SegmentationDataModule(L.LightningDataModule):
         train_transform: Callable | None = None,
         eval_transform: Callable | None = None,
         stretch16: bool = False,
+        cache_bytes: int = 0,
         audit: bool = True,
         synthetic: dict[str, Any] | None = None,
     ) -> None:
@@ -75,6 +78,7 @@ class SegmentationDataModule(L.LightningDataModule):
         self.train_transform = train_transform
         self.eval_transform = eval_transform
         self.stretch16 = stretch16
+        self.cache_bytes = int(cache_bytes)
         self.audit = audit
         self.synthetic = dict(synthetic) if synthetic else None
         self.splits: dict[str, list[Sample]] = {}
@@ -136,7 +140,10 @@ class SegmentationDataModule(L.LightningDataModule):
 
     def dataset(self, split: str, train: bool = False) -> SegmentationDataset:
         transform = self.train_transform if train else self.eval_transform
-        return SegmentationDataset(self.splits[split], transform, stretch16=self.stretch16)
+        dataset = SegmentationDataset(self.splits[split], transform, stretch16=self.stretch16)
+        if train and self.cache_bytes and dataset.preload(self.cache_bytes):
+            log.info("%s: %d decoded images cached in memory", split, len(dataset))
+        return dataset
 
     def _loader(self, split: str, train: bool) -> DataLoader:
         return DataLoader(

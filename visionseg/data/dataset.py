@@ -29,11 +29,41 @@ class SegmentationDataset(Dataset):
         self.samples = list(samples)
         self.transform = transform
         self.stretch16 = stretch16
+        self.cache: list[tuple[np.ndarray, np.ndarray]] | None = None
 
     def __len__(self) -> int:
         return len(self.samples)
 
+    def preload(self, max_bytes: int) -> bool:
+        """Decode every sample into memory once, if the whole set fits in ``max_bytes``.
+
+        Called in the main process before loader workers start, so forked workers share
+        the decoded arrays (copy-on-write) instead of each decoding PNGs every epoch.
+        Returns whether the cache is in use.
+        """
+        if not self.samples or max_bytes <= 0:
+            return False
+        image, mask = self._decode(0)
+        estimate = (image.nbytes + mask.nbytes) * len(self.samples)
+        if estimate > max_bytes:
+            return False
+        cache = [(image, mask)]
+        total = image.nbytes + mask.nbytes
+        for index in range(1, len(self.samples)):
+            image, mask = self._decode(index)
+            total += image.nbytes + mask.nbytes
+            if total > max_bytes:
+                return False
+            cache.append((image, mask))
+        self.cache = cache
+        return True
+
     def load(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        if self.cache is not None:
+            return self.cache[index]
+        return self._decode(index)
+
+    def _decode(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         sample = self.samples[index]
         image = read_image(sample.image, stretch16=self.stretch16)
         if sample.mask is None:

@@ -1,8 +1,8 @@
 """What ``python evaluate.py`` does with its composed config (evaluate.py stays a thin shell).
 
-Baselines and post-processing chains are named in the config and built from
-``configs/method/<name>.yaml`` and ``configs/postprocess/<name>.yaml`` with
-``hydra.utils.instantiate``; ``a+b`` names one chain running ``a`` then ``b``.
+Baselines and post-processing chains are named in the config and built by
+:mod:`visionseg.registry` from ``configs/method/<name>.yaml`` and
+``configs/postprocess/<name>.yaml``; ``a+b`` names one chain running ``a`` then ``b``.
 """
 
 from __future__ import annotations
@@ -13,33 +13,20 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from hydra.utils import instantiate
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from visionseg.data.folder import DatasetError, Sample, load_split
 from visionseg.evaluation.errors import EvaluationError
 from visionseg.evaluation.pipeline import evaluate_and_report
-from visionseg.evaluation.runner import Identity, PostProcess
+from visionseg.evaluation.runner import PostProcess
 from visionseg.evaluation.settings import EvalSettings
 from visionseg.io.images import ImageReadError
 from visionseg.methods.base import Method
+from visionseg.registry import ConfigError, build_baseline, build_chain
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CONFIGS = Path(__file__).resolve().parents[2] / "configs"
-# Command-line keys that name a Hydra config group folder (so Hydra would take them for a
-# group choice) -> the config key that holds them.
-ALIASES = {"postprocess": "chains"}
-
-
-def apply_aliases(argv: Sequence[str], aliases: dict[str, str] | None = None) -> list[str]:
-    """``postprocess=[a,b]`` -> ``chains=[a,b]``: the config key for a name Hydra reserves."""
-    aliases = ALIASES if aliases is None else aliases
-    out = list(argv[:1])
-    for arg in argv[1:]:
-        key, sep, value = arg.partition("=")
-        out.append(f"{aliases[key]}={value}" if sep and key in aliases else arg)
-    return out
+EXIT_USER_ERROR = 2
 
 
 def names(value: Any) -> list[str]:
@@ -51,23 +38,15 @@ def names(value: Any) -> list[str]:
     return [str(value)]
 
 
-def _config(configs_dir: Path, group: str, name: str) -> Any:
-    path = configs_dir / group / f"{name}.yaml"
-    if not path.is_file():
-        available = ", ".join(sorted(p.stem for p in (configs_dir / group).glob("*.yaml")))
-        raise EvaluationError(
-            f"{path}: no {group} config named '{name}' (available: {available or 'none'})"
-        )
-    return OmegaConf.load(path)
-
-
-def build_baselines(configs_dir: Path, baseline_names: Sequence[str], classes: list[str]) -> list:
-    """Instantiate ``configs/method/<name>.yaml`` for each name, with ``classes``."""
+def build_baselines(baseline_names: Sequence[str], classes: Sequence[str]) -> list[Method]:
+    """One Method per ``configs/method/<name>.yaml``, for ``classes``; named after the file
+    unless the config names it."""
     methods = []
     for name in baseline_names:
-        cfg = _config(configs_dir, "method", name)
         try:
-            method = instantiate(cfg, classes=list(classes))
+            method = build_baseline(name, list(classes))
+        except ConfigError:
+            raise
         except Exception as err:  # noqa: BLE001 - reported as a config problem
             raise EvaluationError(f"baseline '{name}' cannot be built: {_root_cause(err)}") from err
         if not getattr(method, "name", None) or method.name == "method":
@@ -76,27 +55,14 @@ def build_baselines(configs_dir: Path, baseline_names: Sequence[str], classes: l
     return methods
 
 
-def build_chains(configs_dir: Path, chain_names: Sequence[str]) -> dict[str, PostProcess]:
-    """``{name: chain}``: each ``configs/postprocess/<name>.yaml`` is a list of step configs."""
+def build_chains(chain_names: Sequence[str]) -> dict[str, PostProcess]:
+    """``{name: chain}``; a name ``a+b`` is the steps of ``a`` then those of ``b``."""
     chains: dict[str, PostProcess] = {}
     for chain_name in chain_names:
-        steps: list[Any] = []
-        for part in chain_name.split("+"):
-            cfg = _config(configs_dir, "postprocess", part)
-            if cfg is None:
-                continue
-            if not isinstance(cfg, ListConfig):
-                raise EvaluationError(
-                    f"{configs_dir / 'postprocess' / (part + '.yaml')}: must hold a list of steps"
-                )
-            steps.extend(cfg)
-        if not steps:
-            chains[chain_name] = Identity()
-            continue
         try:
-            from visionseg.postprocess.chain import Chain
-
-            chains[chain_name] = Chain([instantiate(step) for step in steps])
+            chains[chain_name] = build_chain(chain_name.split("+"))
+        except ConfigError:
+            raise
         except Exception as err:  # noqa: BLE001 - reported as a config problem
             raise EvaluationError(
                 f"post-processing '{chain_name}' cannot be built: {_root_cause(err)}"
@@ -116,7 +82,10 @@ def load_checkpoints(paths: Sequence[str], device: str) -> list[Method]:
         try:
             methods.append(load_method(str(path), device=device))
         except (OSError, ValueError, KeyError, RuntimeError) as err:
-            raise EvaluationError(f"{path}: cannot be loaded as a checkpoint: {err}") from err
+            text = str(err)
+            if str(path) not in text:
+                text = f"{path}: cannot be loaded as a checkpoint: {text}"
+            raise EvaluationError(text) from err
     return methods
 
 
@@ -155,16 +124,15 @@ def _train_samples(cfg: DictConfig, num_classes: int) -> list[Sample] | None:
 def run(cfg: DictConfig) -> int:
     """Evaluate as configured and write the outputs; returns the process exit code."""
     try:
-        configs_dir = Path(cfg.configs_dir) if cfg.get("configs_dir") else DEFAULT_CONFIGS
         settings = EvalSettings.from_any(OmegaConf.to_container(cfg.settings, resolve=True))
         checkpoints = load_checkpoints(names(cfg.ckpt), str(cfg.device))
         classes = _classes(cfg, checkpoints)
         samples = load_split(cfg.data.root, cfg.split, len(classes), audit=cfg.audit)
         train = _train_samples(cfg, len(classes))
-        methods = checkpoints + build_baselines(configs_dir, names(cfg.baselines), classes)
+        methods = checkpoints + build_baselines(names(cfg.baselines), classes)
         if not methods:
             raise EvaluationError("nothing to evaluate: give ckpt=PATH and/or baselines=[...]")
-        chains = build_chains(configs_dir, names(cfg.chains) or ["none"])
+        chains = build_chains(names(cfg.chains) or ["none"])
         results = evaluate_and_report(
             methods,
             samples,
@@ -182,9 +150,9 @@ def run(cfg: DictConfig) -> int:
                 "config": OmegaConf.to_container(cfg, resolve=True),
             },
         )
-    except (DatasetError, ImageReadError, EvaluationError) as err:
+    except (DatasetError, ImageReadError, EvaluationError, ConfigError) as err:
         print(f"error: {err}", file=sys.stderr)
-        return 1
+        return EXIT_USER_ERROR
     _print_ranking(results.ranking(), cfg.output)
     return 0
 

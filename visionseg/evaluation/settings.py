@@ -27,7 +27,7 @@ class EvalSettings:
 
     min_defect_area: int = 10
     defect_iou: float = 0.5
-    size_thresholds: tuple[int, int] = (64, 1024)
+    size_thresholds: tuple[int, int] = (50, 500)
     boundary_tolerance: float = 2.0
     instance_iou: float = 0.5
     instance_score_threshold: float = 0.5

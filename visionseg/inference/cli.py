@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from visionseg.data.folder import list_split
@@ -14,7 +15,7 @@ from visionseg.inference.runner import InferenceSettings, run_inference
 from visionseg.io.images import read_image, read_mask
 from visionseg.methods.base import Method
 from visionseg.models.checkpoint import load_method
-from visionseg.registry import ConfigError, build_baseline, build_chain
+from visionseg.registry import ConfigError, build_chain
 
 log = logging.getLogger(__name__)
 
@@ -22,11 +23,18 @@ log = logging.getLogger(__name__)
 def build_method(cfg: DictConfig) -> Method:
     """The checkpoint in ``cfg.ckpt``, or the baseline named by ``cfg.method``."""
     if bool(cfg.ckpt) == bool(cfg.method):
-        raise ConfigError("give exactly one of ckpt=PATH (a trained model) or method=NAME (a baseline)")
+        raise ConfigError(
+            "give exactly one of ckpt=PATH (a trained model) or method=NAME (a baseline)"
+        )
     if cfg.ckpt:
-        return load_method(cfg.ckpt, device=cfg.device, tile_size=cfg.tile.size,
-                           tile_overlap=cfg.tile.overlap, batch_size=cfg.batch_size)
-    method = build_baseline(cfg.method, list(cfg.classes))
+        return load_method(
+            cfg.ckpt,
+            device=cfg.device,
+            tile_size=cfg.tile.size,
+            tile_overlap=cfg.tile.overlap,
+            batch_size=cfg.batch_size,
+        )
+    method = instantiate(cfg.method, classes=list(cfg.classes))
     if cfg.fit_root:
         samples = list_split(cfg.fit_root, "train")
         method.fit((read_image(s.image), read_mask(s.mask)) for s in samples)
@@ -36,11 +44,21 @@ def build_method(cfg: DictConfig) -> Method:
 def infer(cfg: DictConfig) -> dict[str, Any]:
     method = build_method(cfg)
     paths = expand_inputs(list(cfg.input) if not isinstance(cfg.input, str) else cfg.input)
-    chain = build_chain(list(cfg.postprocess)) if cfg.postprocess else None
-    settings = InferenceSettings(min_defect_area=cfg.min_defect_area, batch_size=cfg.batch_size,
-                                 overlays=cfg.overlays, overlay_alpha=cfg.overlay_alpha)
-    summary = run_inference(method, paths, Path(cfg.output), chain, settings,
-                            show_progress=cfg.progress)
-    log.info("%d image(s), %d NG, %d failed -> %s", summary["images"], summary["ng"],
-             summary["failed"], cfg.output)
+    chain = build_chain(list(cfg.chains)) if cfg.chains else None
+    settings = InferenceSettings(
+        min_defect_area=cfg.min_defect_area,
+        batch_size=cfg.batch_size,
+        overlays=cfg.overlays,
+        overlay_alpha=cfg.overlay_alpha,
+    )
+    summary = run_inference(
+        method, paths, Path(cfg.output), chain, settings, show_progress=cfg.progress
+    )
+    log.info(
+        "%d image(s), %d NG, %d failed -> %s",
+        summary["images"],
+        summary["ng"],
+        summary["failed"],
+        cfg.output,
+    )
     return summary

@@ -21,13 +21,15 @@ def expand_inputs(spec: str | Iterable[str]) -> list[Path]:
     for item in specs:
         path = Path(item).expanduser()
         if path.is_dir():
-            matches = sorted(p for p in path.iterdir()
-                             if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+            matches = sorted(
+                p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
+            )
         elif path.is_file():
             matches = [path]
         else:
-            matches = sorted(Path(p) for p in glob.glob(str(path), recursive=True)
-                             if Path(p).is_file())
+            matches = sorted(
+                Path(p) for p in glob.glob(str(path), recursive=True) if Path(p).is_file()
+            )
         if not matches:
             raise InputError(f"{item}: no image file, folder or glob match found")
         found.update(dict.fromkeys(matches))

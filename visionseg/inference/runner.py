@@ -33,8 +33,17 @@ log = logging.getLogger(__name__)
 
 PostProcess = Callable[[np.ndarray, Prediction], Prediction]
 
-DEFECT_COLUMNS = ["image", "class", "class_id", "area", "x", "y", "width", "height",
-                  "mean_confidence"]
+DEFECT_COLUMNS = [
+    "image",
+    "class",
+    "class_id",
+    "area",
+    "x",
+    "y",
+    "width",
+    "height",
+    "mean_confidence",
+]
 
 
 @dataclass
@@ -104,8 +113,13 @@ def run_inference(
     pending: list[tuple[dict[str, Any], Future]] = []
     started = time.perf_counter()
 
-    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TimeRemainingColumn(), disable=not show_progress)
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        disable=not show_progress,
+    )
     with progress, ThreadPoolExecutor(max_workers=settings.writer_threads) as pool:
         task = progress.add_task(f"{method.name}", total=len(paths))
         for batch in _read_ahead(paths, names, settings.batch_size, settings.prefetch):
@@ -126,8 +140,16 @@ def run_inference(
                     continue
                 records.append(record)
                 defects.extend(rows)
-                future = pool.submit(write_outputs, output_dir, name, image, pred, len(classes),
-                                     settings.overlays, settings.overlay_alpha)
+                future = pool.submit(
+                    write_outputs,
+                    output_dir,
+                    name,
+                    image,
+                    pred,
+                    len(classes),
+                    settings.overlays,
+                    settings.overlay_alpha,
+                )
                 pending.append((record, future))
             progress.advance(task, len(batch))
             pending = _collect(pending, wait=False)

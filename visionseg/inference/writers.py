@@ -27,14 +27,29 @@ def defect_rows(
             if areas[i] < max(min_area, 1):
                 continue
             ys, xs = np.nonzero(inst.labels == i)
-            rows.append(_row(image_name, classes, int(class_id), int(areas[i]),
-                             (int(xs.min()), int(ys.min()), int(np.ptp(xs)) + 1, int(np.ptp(ys)) + 1),
-                             float(inst.scores[i - 1]) if inst.scores is not None else float("nan"),
-                             instance_id=int(i)))
+            rows.append(
+                _row(
+                    image_name,
+                    classes,
+                    int(class_id),
+                    int(areas[i]),
+                    (int(xs.min()), int(ys.min()), int(np.ptp(xs)) + 1, int(np.ptp(ys)) + 1),
+                    float(inst.scores[i - 1]) if inst.scores is not None else float("nan"),
+                    instance_id=int(i),
+                )
+            )
         return rows
     for region in extract_regions(pred.mask, len(classes), pred.confidence, min_area=min_area):
-        rows.append(_row(image_name, classes, region.class_id, region.area, region.bbox,
-                         region.mean_confidence))
+        rows.append(
+            _row(
+                image_name,
+                classes,
+                region.class_id,
+                region.area,
+                region.bbox,
+                region.mean_confidence,
+            )
+        )
     return rows
 
 
@@ -68,8 +83,9 @@ def write_outputs(
     """``masks/NAME.png`` (class ids), ``overlays/NAME.png``, ``instances/NAME.png`` (uint16)."""
     write_png(output_dir / "masks" / f"{name}.png", pred.mask, rgb=False)
     if overlays:
-        write_png(output_dir / "overlays" / f"{name}.png",
-                  overlay(image, pred.mask, num_classes, alpha))
+        write_png(
+            output_dir / "overlays" / f"{name}.png", overlay(image, pred.mask, num_classes, alpha)
+        )
     if pred.instances is not None:
         labels = pred.instances.labels
         if labels.max(initial=0) > np.iinfo(np.uint16).max:

@@ -85,16 +85,15 @@ def read_mask(path: str | os.PathLike) -> np.ndarray:
     array = _imread(path, cv2.IMREAD_UNCHANGED)
     if array.ndim == 3:
         channels = array.shape[2]
-        if channels >= 3 and np.array_equal(array[:, :, 0], array[:, :, 1]) and np.array_equal(
-            array[:, :, 1], array[:, :, 2]
+        if (
+            channels >= 3
+            and np.array_equal(array[:, :, 0], array[:, :, 1])
+            and np.array_equal(array[:, :, 1], array[:, :, 2])
+            or channels == 1
         ):
             array = array[:, :, 0]
-        elif channels == 1:
-            array = array[:, :, 0]
         else:
-            raise ImageReadError(
-                path, "mask must be single-channel class ids (got a colour image)"
-            )
+            raise ImageReadError(path, "mask must be single-channel class ids (got a colour image)")
     if array.dtype != np.uint8:
         if np.issubdtype(array.dtype, np.integer) and array.max() <= 255 and array.min() >= 0:
             array = array.astype(np.uint8)

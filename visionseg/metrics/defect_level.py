@@ -66,7 +66,7 @@ class DefectCounts:
     def __init__(
         self,
         num_classes: int,
-        size_thresholds: Sequence[int] = (64, 1024),
+        size_thresholds: Sequence[int] = (50, 500),
         iou_threshold: float = 0.5,
     ) -> None:
         if len(size_thresholds) != 2 or size_thresholds[0] > size_thresholds[1]:

@@ -80,7 +80,9 @@ class SegmentationModule(L.LightningModule):
         self.net = Segmenter(num_classes=len(self.classes), **self.hparams.net)
         self.criterion = instantiate(self.hparams.loss)
         self.val_confusion = MulticlassConfusionMatrix(len(self.classes), ignore_index=IGNORE_INDEX)
-        self.test_confusion = MulticlassConfusionMatrix(len(self.classes), ignore_index=IGNORE_INDEX)
+        self.test_confusion = MulticlassConfusionMatrix(
+            len(self.classes), ignore_index=IGNORE_INDEX
+        )
         if channels_last:
             self.net = self.net.to(memory_format=torch.channels_last)
         # Kept out of the module registry so the state dict holds the weights once.
@@ -95,15 +97,22 @@ class SegmentationModule(L.LightningModule):
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         logits = self(batch["image"])
         loss = self.criterion(logits, batch["mask"])
-        self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=True,
-                 batch_size=len(batch["image"]))
+        self.log(
+            "train/loss",
+            loss,
+            prog_bar=True,
+            on_step=True,
+            on_epoch=True,
+            batch_size=len(batch["image"]),
+        )
         return loss
 
     def _eval_step(self, batch: dict, confusion: MulticlassConfusionMatrix, stage: str) -> None:
         logits = self(batch["image"])
         loss = self.criterion(logits, batch["mask"])
-        self.log(f"{stage}/loss", loss, on_epoch=True, sync_dist=True,
-                 batch_size=len(batch["image"]))
+        self.log(
+            f"{stage}/loss", loss, on_epoch=True, sync_dist=True, batch_size=len(batch["image"])
+        )
         confusion.update(logits.argmax(dim=1), batch["mask"])
 
     def _eval_epoch_end(self, confusion: MulticlassConfusionMatrix, stage: str) -> dict:
@@ -151,7 +160,11 @@ class SegmentationModule(L.LightningModule):
         net = Segmenter(encoder_weights=None, **net_cfg)
         prefix = "net."
         net.load_state_dict(
-            {k[len(prefix):]: v for k, v in checkpoint["state_dict"].items() if k.startswith(prefix)}
+            {
+                k[len(prefix) :]: v
+                for k, v in checkpoint["state_dict"].items()
+                if k.startswith(prefix)
+            }
         )
         return SegmenterMethod(net, meta["classes"], device=device, **kwargs)
 
@@ -171,4 +184,3 @@ class SegmentationModule(L.LightningModule):
 
 def _finite(value: float) -> float:
     return 0.0 if value != value else float(value)
-

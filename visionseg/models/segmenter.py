@@ -91,7 +91,9 @@ class Segmenter(nn.Module):
             ) from err
         if local:
             self._load_encoder(Path(local))
-        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1) * 255)
+        self.register_buffer(
+            "mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1) * 255
+        )
         self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1) * 255)
         self.stride = int(getattr(self.model.encoder, "output_stride", 32))
 
@@ -108,7 +110,9 @@ class Segmenter(nn.Module):
             )
         missing = len(expected) - len(usable)
         if missing:
-            log.warning("%s: %d encoder tensors not in the file, left at random init", path, missing)
+            log.warning(
+                "%s: %d encoder tensors not in the file, left at random init", path, missing
+            )
         expected.update(usable)
         self.model.encoder.load_state_dict(expected)
 

@@ -51,9 +51,9 @@ class DenseCRF(PostProcess):
         iterations: int = 5,
         gaussian_sxy: float = 3.0,
         gaussian_compat: float = 3.0,
-        bilateral_sxy: float = 40.0,
+        bilateral_sxy: float = 10.0,
         bilateral_srgb: float = 10.0,
-        bilateral_compat: float = 5.0,
+        bilateral_compat: float = 10.0,
         hard_confidence: float = 0.7,
         name: str = "crf",
     ) -> None:

@@ -42,8 +42,10 @@ def fmt(value: Any, signed: bool = False) -> str:
     return str(value)
 
 
-def _ms(value: float) -> float | str:
-    return "–" if math.isnan(value) else f"{value:.1f}"
+def _ms(value: float, signed: bool = False) -> str:
+    if math.isnan(value):
+        return "–"
+    return f"{value:+.1f}" if signed else f"{value:.1f}"
 
 
 def ranking_table(results: EvalResults) -> Table:
@@ -176,7 +178,7 @@ def gain_table(results: EvalResults) -> Table | None:
         return None
     rows = [[g["method"], g["chain"], g["step"], g["reference"], g["delta_mIoU"],
              g["delta_mDice"], g["delta_defect_recall"], g["delta_image_f1"],
-             g["delta_boundary_f1"], _ms(g["delta_ms_per_image"])] for g in gains]
+             g["delta_boundary_f1"], _ms(g["delta_ms_per_image"], signed=True)] for g in gains]
     return Table(
         "gain",
         "What each post-processing step brings",

@@ -2,7 +2,8 @@
 
 A cohort is the month of a customer's first purchase; month offset m counts calendar months
 since then. The retention table gives, per cohort, the share of its customers who bought in
-month m (m = 0 is 100% by definition).
+month m (m = 0 is 100% by definition). Months after the end of the data are left empty (NaN),
+not counted as lost customers.
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ def retention_table(tx: pd.DataFrame, segments: pd.Series | None = None,
     counts = counts.reindex(columns=range(max_months + 1), fill_value=0)
     size = counts[0]
     shares = counts.div(size.replace(0, np.nan), axis=0)
+    cohort_of_row = shares.index.get_level_values("cohort").to_numpy()
+    unobserved = cohort_of_row[:, None] + np.arange(max_months + 1)[None, :] > month.max()
+    shares = shares.mask(unobserved)
     shares.columns = [f"m{m}" for m in shares.columns]
     shares.insert(0, "customers", size)
     shares = shares.reset_index()

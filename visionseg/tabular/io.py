@@ -22,11 +22,17 @@ PARQUET_SUFFIXES = {".parquet", ".pq"}
 RETURN_POLICIES = ("net", "drop", "error")
 DUPLICATE_POLICIES = ("drop", "keep", "error")
 _CURRENCY = r"[\s$€£¥]"
+SEPARATORS = {"comma": ",", "semicolon": ";", "tab": "\t", "pipe": "|", "whitespace": r"\s+",
+              "\\t": "\t"}
 
 
 @dataclass(frozen=True)
 class ReaderOptions:
-    """How to parse the file: ``sep`` may be ``"whitespace"`` for runs of blanks."""
+    """How to parse the file.
+
+    ``sep`` is a delimiter or a name: ``comma``, ``semicolon``, ``tab``, ``pipe``, or
+    ``whitespace`` (runs of blanks); names spare users Hydra's quoting of ``;`` and tabs.
+    """
 
     sep: str = ","
     header: bool = True
@@ -46,7 +52,8 @@ class ColumnMap:
 
     Transactions need ``customer``, ``date`` and ``amount``; ``order`` (an invoice id) makes
     several rows one order. ``categorical`` columns become per-customer attributes (their most
-    frequent value). A customer table needs ``customer`` plus ``numeric``/``categorical``.
+    frequent value). A customer table needs ``customer`` plus ``numeric``/``categorical``, and
+    may name a ``revenue`` column for the profiles (clustered only if also in ``numeric``).
     """
 
     customer: str = "customer_id"
@@ -54,6 +61,7 @@ class ColumnMap:
     amount: str = "amount"
     date_format: str | None = None
     order: str | None = None
+    revenue: str | None = None
     numeric: tuple[str, ...] = ()
     categorical: tuple[str, ...] = ()
 
@@ -63,7 +71,7 @@ class ColumnMap:
         for key in ("numeric", "categorical"):
             if key in values:
                 values[key] = tuple(str(c) for c in values[key])
-        for key in ("customer", "date", "amount", "order"):
+        for key in ("customer", "date", "amount", "order", "revenue"):
             if key in values:
                 values[key] = str(values[key])
         return cls(**values)
@@ -95,7 +103,7 @@ def read_table(path: str | Path, options: ReaderOptions) -> pd.DataFrame:
         if fmt == "parquet":
             frame = pd.read_parquet(path)
         elif fmt == "csv":
-            sep = r"\s+" if options.sep in ("whitespace", r"\s+") else options.sep
+            sep = SEPARATORS.get(options.sep, options.sep)
             frame = pd.read_csv(
                 path,
                 sep=sep,
@@ -106,7 +114,8 @@ def read_table(path: str | Path, options: ReaderOptions) -> pd.DataFrame:
                 skipinitialspace=sep != r"\s+",
             )
         else:
-            raise TabularInputError(f"{path}: reader.format must be auto, csv or parquet, not {fmt}")
+            raise TabularInputError(
+                f"{path}: reader.format must be auto, csv or parquet, not {fmt}")
     except pd.errors.EmptyDataError:
         raise TabularInputError(f"{path}: the table is empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as exc:
@@ -143,11 +152,17 @@ def parse_dates(values: pd.Series, date_format: str | None) -> pd.Series:
     return pd.to_datetime(text, errors="coerce")
 
 
-def parse_amounts(values: pd.Series) -> pd.Series:
-    """Parse to float; currency symbols and blanks are stripped; the rest becomes NaN."""
+def parse_amounts(values: pd.Series, decimal: str = ".", thousands: str | None = None
+                  ) -> pd.Series:
+    """Parse to float; currency symbols, blanks and ``thousands`` separators are stripped,
+    ``decimal`` becomes a point; what still is no number becomes NaN."""
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         return values.astype("float64")
     text = values.astype("string").str.replace(_CURRENCY, "", regex=True)
+    if thousands:
+        text = text.str.replace(thousands, "", regex=False)
+    if decimal != ".":
+        text = text.str.replace(decimal, ".", regex=False)
     return pd.to_numeric(text, errors="coerce").astype("float64")
 
 
@@ -170,14 +185,17 @@ def clean_transactions(
     returns: str = "net",
     duplicates: str = "drop",
     strict: bool = False,
+    reader: ReaderOptions | None = None,
 ) -> tuple[pd.DataFrame, DataQuality]:
     """Validate and normalise a transactions table.
 
-    Returns a frame with columns ``customer`` (str), ``date`` (datetime64), ``amount``
-    (float64), ``order`` and the mapped categorical columns, plus the data-quality record.
-    ``returns`` says what negative amounts are: ``net`` (kept, so they reduce the customer's
-    revenue), ``drop`` or ``error``. ``duplicates`` handles fully identical rows.
+    Returns a frame with columns ``customer`` (text ids stripped, integer ids kept), ``date``
+    (datetime64), ``amount`` (float64), ``order`` and the mapped categorical columns, plus the
+    data-quality record. ``returns`` says what negative amounts are: ``net`` (kept, so they
+    reduce the customer's revenue), ``drop`` or ``error``. ``duplicates`` handles fully
+    identical rows. ``reader`` gives the decimal and thousands separators of text amounts.
     """
+    reader = reader or ReaderOptions()
     if returns not in RETURN_POLICIES:
         raise TabularInputError(f"returns must be one of {RETURN_POLICIES}, not {returns!r}")
     if duplicates not in DUPLICATE_POLICIES:
@@ -206,7 +224,7 @@ def clean_transactions(
     if customer.dtype.kind in "OUT" or isinstance(customer.dtype, pd.StringDtype):
         no_customer |= customer.astype("string").str.strip().eq("").fillna(True)
     dates = parse_dates(frame[columns.date], columns.date_format)
-    amounts = parse_amounts(frame[columns.amount])
+    amounts = parse_amounts(frame[columns.amount], reader.decimal, reader.thousands)
     bad_date = dates.isna().to_numpy()
     bad_amount = (amounts.isna() | ~np.isfinite(amounts.fillna(0.0))).to_numpy()
     _bad_rows(int(no_customer.sum()), total, "no customer id", source, strict, dq)
@@ -241,7 +259,8 @@ def clean_transactions(
     for col in columns.categorical:
         out[col] = _category_values(frame[col][keep])
     if out.empty:
-        raise TabularInputError(f"{source}: no usable rows left after cleaning ({'; '.join(dq.notes)})")
+        raise TabularInputError(
+            f"{source}: no usable rows left after cleaning ({'; '.join(dq.notes)})")
     dq.rows_used = len(out)
     dq.customers = int(out["customer"].nunique())
     if dq.customers < 2:
@@ -252,18 +271,22 @@ def clean_transactions(
 
 
 def clean_customers(
-    frame: pd.DataFrame, columns: ColumnMap, source: str, strict: bool = False
+    frame: pd.DataFrame, columns: ColumnMap, source: str, strict: bool = False,
+    reader: ReaderOptions | None = None,
 ) -> tuple[pd.DataFrame, DataQuality]:
     """Validate an already aggregated customer table (one row per customer).
 
-    Returns a frame indexed by customer id (str) holding the numeric columns as float64 and
+    Returns a frame indexed by customer id holding the numeric columns as float64 and
     the categorical ones as str. Rows with unparseable numbers are dropped and counted.
     """
+    reader = reader or ReaderOptions()
     if not columns.numeric and not columns.categorical:
         raise TabularInputError(
             f"{source}: input_kind=customers needs columns.numeric and/or columns.categorical "
             f"(found columns {list(frame.columns)})")
-    expected = [columns.customer, *columns.numeric, *columns.categorical]
+    numeric_columns = list(dict.fromkeys(
+        [*columns.numeric, *([columns.revenue] if columns.revenue else [])]))
+    expected = [columns.customer, *numeric_columns, *columns.categorical]
     require_columns(frame, expected, source)
     dq = DataQuality(source=source, rows_read=len(frame))
     total = len(frame)
@@ -272,8 +295,8 @@ def clean_customers(
     _bad_rows(int(no_id.sum()), total, "no customer id", source, strict, dq)
     keep = ~no_id
     numeric = {}
-    for col in columns.numeric:
-        values = parse_amounts(frame[col])
+    for col in numeric_columns:
+        values = parse_amounts(frame[col], reader.decimal, reader.thousands)
         bad = (values.isna() & frame[col].notna()).to_numpy() | ~np.isfinite(values.fillna(0.0))
         _bad_rows(int(bad.sum()), total, f"unparseable numbers in column '{col}'", source,
                   strict, dq, frame[col][bad].head(3).tolist())

@@ -100,9 +100,9 @@ class SegmentationModel:
                           reference_date: str | None = None) -> tuple[pd.DataFrame, DataQuality]:
         """Clean a raw table and compute the model's features (one row per customer)."""
         if self.input_kind == "customers":
-            return clean_customers(table, self.columns, source, strict)
+            return clean_customers(table, self.columns, source, strict, self.reader)
         tx, dq = clean_transactions(table, self.columns, source, self.returns, self.duplicates,
-                                    strict)
+                                    strict, self.reader)
         windows = resolve_windows(tx["date"], reference_date, self.observation_months, 0)
         observed, _ = split_windows(tx, windows, source)
         dq.note(f"features at reference date {windows.reference_date.date()} "
@@ -215,12 +215,12 @@ def load_features(cfg: Mapping[str, Any]) -> tuple[pd.DataFrame, DataQuality, di
     kind = cfg.get("input_kind", "transactions")
     strict = bool(cfg.get("strict", False))
     if kind == "customers":
-        features, dq = clean_customers(table, columns, source, strict)
+        features, dq = clean_customers(table, columns, source, strict, reader)
         return features, dq, {"reader": reader, "columns": columns}
     if kind != "transactions":
         raise TabularInputError(f"input_kind must be transactions or customers, not {kind!r}")
     tx, dq = clean_transactions(table, columns, source, cfg.get("returns", "net"),
-                                cfg.get("duplicates", "drop"), strict)
+                                cfg.get("duplicates", "drop"), strict, reader)
     fcfg = cfg.get("features") or {}
     windows = resolve_windows(tx["date"], fcfg.get("reference_date"),
                               fcfg.get("observation_months"),

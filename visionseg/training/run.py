@@ -8,6 +8,7 @@ from typing import Any
 
 import lightning as L
 from hydra.utils import instantiate
+from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 from visionseg.io.atomic import write_json, write_text
@@ -29,17 +30,20 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     """
     output_dir = Path(cfg.paths.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
+    main_process = rank_zero_only.rank == 0
     resolved = OmegaConf.to_container(cfg, resolve=True)
-    write_text(output_dir / "config.yaml", OmegaConf.to_yaml(resolved))
     L.seed_everything(cfg.seed, workers=True)
 
     datamodule = instantiate(cfg.data)
-    datamodule.prepare_data()
+    if main_process:
+        write_text(output_dir / "config.yaml", OmegaConf.to_yaml(resolved))
+        datamodule.prepare_data()
     datamodule.setup("fit")
-    data_files = [s.image for split in datamodule.splits.values() for s in split]
-    manifest = build_manifest(resolved, data_files, Path(cfg.paths.root_dir))
-    manifest["data_audit"] = datamodule.audit_report
-    write_json(output_dir / "manifest.json", manifest)
+    if main_process:
+        data_files = [s.image for split in datamodule.splits.values() for s in split]
+        manifest = build_manifest(resolved, data_files, Path(cfg.paths.root_dir))
+        manifest["data_audit"] = datamodule.audit_report
+        write_json(output_dir / "manifest.json", manifest)
 
     model = instantiate(cfg.model)
     callbacks = _instantiate_dict(cfg.get("callbacks"))
@@ -66,8 +70,11 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 def _best_checkpoint(trainer: L.Trainer, output_dir: Path) -> Path | None:
     callback = trainer.checkpoint_callback
     best = getattr(callback, "best_model_path", "") if callback else ""
-    for candidate in (best, output_dir / "checkpoints" / "best.ckpt",
-                      output_dir / "checkpoints" / "last.ckpt"):
+    for candidate in (
+        best,
+        output_dir / "checkpoints" / "best.ckpt",
+        output_dir / "checkpoints" / "last.ckpt",
+    ):
         if candidate and Path(candidate).is_file():
             return Path(candidate)
     return None
