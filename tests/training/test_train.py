@@ -11,7 +11,12 @@ import torch
 from hydra import compose, initialize_config_dir
 
 from tests.conftest import ROOT, TINY_TRAIN, run_script
-from visionseg.models.checkpoint import AtomicCheckpointIO, load_method, read_checkpoint
+from visionseg.models.checkpoint import (
+    AtomicCheckpointIO,
+    CheckpointError,
+    load_method,
+    read_checkpoint,
+)
 
 
 def test_training_lowers_the_loss_and_writes_everything(trained_run):
@@ -97,10 +102,12 @@ def test_missing_and_corrupt_checkpoints_are_one_sentence(tmp_path, tiny_data):
     assert "Traceback" not in proc.stderr
     bad = tmp_path / "bad.ckpt"
     bad.write_bytes(b"PK\x03\x04 truncated")
-    proc = run_script(
-        "infer.py", f"ckpt={bad}", f"input={tiny_data}", f"output={tmp_path / 'o'}", check=False
-    )
-    assert proc.returncode == 2 and "bad.ckpt: not a readable checkpoint" in proc.stderr
+    with pytest.raises(CheckpointError, match="bad.ckpt: not a readable checkpoint"):
+        load_method(bad)
+    foreign = tmp_path / "foreign.ckpt"
+    torch.save({"state_dict": {}}, foreign)
+    with pytest.raises(CheckpointError, match="foreign.ckpt: not a visionseg checkpoint"):
+        load_method(foreign)
 
 
 def test_bad_data_stops_training_with_the_file_list(tiny_data, tmp_path):
@@ -149,24 +156,33 @@ def test_crash_mid_checkpoint_leaves_previous_file(tmp_path, monkeypatch):
     "experiment", sorted(p.stem for p in (ROOT / "configs/experiment").glob("*.yaml"))
 )
 def test_every_experiment_composes_and_runs_one_step(experiment, tiny_data, tmp_path):
+    from visionseg.training.run import train
+
     with initialize_config_dir(str(ROOT / "configs"), version_base="1.3"):
-        cfg = compose("train", overrides=[f"experiment={experiment}"])
+        cfg = compose(
+            "train",
+            overrides=[
+                f"experiment={experiment}",
+                "debug=fdr",
+                "trainer=cpu",
+                f"data.root={tiny_data}",
+                "data.synthetic=null",
+                "data.crop_size=64",
+                "data.batch_size=2",
+                "data.num_workers=0",
+                "data.pin_memory=false",
+                "data.persistent_workers=false",
+                "data.prefetch_factor=null",
+                "data.cache_bytes=0",
+                "data.classes=[background,scratch,spot,stain]",
+                "model.encoder_weights=null",
+                "model.channels_last=false",
+                "callbacks.rich_progress_bar=null",
+                "trainer.enable_progress_bar=false",
+                "logger=csv",
+                f"paths.output_dir={tmp_path}",
+            ],
+        )
     assert cfg.model._target_ and cfg.data._target_
-    run_script(
-        "train.py",
-        f"experiment={experiment}",
-        "debug=fdr",
-        "trainer=cpu",
-        f"data.root={tiny_data}",
-        "data.synthetic=null",
-        "data.crop_size=64",
-        "data.batch_size=2",
-        "data.num_workers=0",
-        "data.pin_memory=false",
-        "data.persistent_workers=false",
-        "data.classes=[background,scratch,spot,stain]",
-        "model.encoder_weights=null",
-        "model.channels_last=false",
-        "callbacks.rich_progress_bar=null",
-        f"hydra.run.dir={tmp_path}",
-    )
+    train(cfg)
+    assert (tmp_path / "config.yaml").is_file() and (tmp_path / "manifest.json").is_file()

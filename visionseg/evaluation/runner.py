@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from visionseg.data.folder import Sample
+from visionseg.data.pairs import TrainPairs
 from visionseg.evaluation.accumulator import EntryAccumulator, ImageTarget
 from visionseg.evaluation.errors import EvaluationError
 from visionseg.evaluation.gallery import build_gallery
@@ -46,26 +47,6 @@ class Identity:
 
     def __call__(self, image: np.ndarray, pred: Prediction) -> Prediction:
         return pred
-
-
-class TrainPairs(Sequence):
-    """``(image, mask)`` pairs of training samples, read on demand (re-iterable, no caching)."""
-
-    def __init__(self, samples: Sequence[Sample]) -> None:
-        self.samples = [s for s in samples if s.mask is not None]
-
-    def __len__(self) -> int:
-        return len(self.samples)
-
-    def __getitem__(self, index):  # type: ignore[override]
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        sample = self.samples[index]
-        return read_image(sample.image), read_mask(sample.mask)
-
-    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        for i in range(len(self)):
-            yield self[i]
 
 
 def normalize_chains(chains: Chains) -> dict[str, PostProcess]:

@@ -10,9 +10,9 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from visionseg.data.folder import list_split
+from visionseg.data.pairs import TrainPairs
 from visionseg.inference.inputs import expand_inputs
 from visionseg.inference.runner import InferenceSettings, run_inference
-from visionseg.io.images import read_image, read_mask
 from visionseg.methods.base import Method
 from visionseg.models.checkpoint import load_method
 from visionseg.registry import ConfigError, build_chain
@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 def build_method(cfg: DictConfig) -> Method:
     """The checkpoint in ``cfg.ckpt``, or the baseline named by ``cfg.method``."""
-    if bool(cfg.ckpt) == bool(cfg.method):
+    if bool(cfg.ckpt) == bool(cfg.get("method")):
         raise ConfigError(
             "give exactly one of ckpt=PATH (a trained model) or method=NAME (a baseline)"
         )
@@ -36,8 +36,7 @@ def build_method(cfg: DictConfig) -> Method:
         )
     method = instantiate(cfg.method, classes=list(cfg.classes))
     if cfg.fit_root:
-        samples = list_split(cfg.fit_root, "train")
-        method.fit((read_image(s.image), read_mask(s.mask)) for s in samples)
+        method.fit(TrainPairs(list_split(cfg.fit_root, "train")))
     return method
 
 

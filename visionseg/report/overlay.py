@@ -32,14 +32,18 @@ def palette(num_classes: int) -> np.ndarray:
     return np.concatenate([_BASE, extra])
 
 
-def colorize(mask: np.ndarray, num_classes: int, ignore_color: tuple = (128, 128, 128)) -> np.ndarray:
+def colorize(
+    mask: np.ndarray, num_classes: int, ignore_color: tuple = (128, 128, 128)
+) -> np.ndarray:
     """Class-id mask -> RGB image; ids outside the palette (255 = ignore) are grey."""
     lut = np.tile(np.array(ignore_color, np.uint8), (256, 1))
     lut[:num_classes] = palette(num_classes)
     return lut[mask]
 
 
-def overlay(image: np.ndarray, mask: np.ndarray, num_classes: int, alpha: float = 0.5) -> np.ndarray:
+def overlay(
+    image: np.ndarray, mask: np.ndarray, num_classes: int, alpha: float = 0.5
+) -> np.ndarray:
     """Blend class colours over an RGB image where the mask is not background."""
     colours = colorize(mask, num_classes).astype(np.float32)
     out = image.astype(np.float32)

@@ -65,7 +65,9 @@ def fit_task(overrides: list[str]) -> int:
     start = time.perf_counter()
     with threadpool_limits(limits=threads):
         result = fit_segmentation(cfg)
+        written = time.perf_counter()
         paths = write_outputs(result, out)
+        log.info("%-22s %6.1f s", "report and outputs", time.perf_counter() - written)
     from visionseg.tabular.report import summary_lines
 
     for line in summary_lines(result):

@@ -26,10 +26,12 @@ def retention_table(tx: pd.DataFrame, segments: pd.Series | None = None,
     segment is ``"all"``. Customers without a segment are left out."""
     codes, customers = pd.factorize(tx["customer"], sort=False)
     month = _month_index(tx["date"])
-    first = pd.Series(month).groupby(codes).min().to_numpy()
+    first = np.full(len(customers), np.iinfo(np.int64).max)
+    np.minimum.at(first, codes, month)
     offset = month - first[codes]
     keep = offset <= max_months
-    pairs = np.unique(codes[keep].astype(np.int64) * (max_months + 1) + offset[keep])
+    pairs = np.sort(codes[keep].astype(np.int64) * (max_months + 1) + offset[keep])
+    pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]]
     cust, off = pairs // (max_months + 1), pairs % (max_months + 1)
     if segments is None:
         seg_of = np.zeros(len(customers), dtype=object)

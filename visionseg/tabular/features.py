@@ -116,15 +116,15 @@ def build_rfm(
     if "order" in tx.columns:
         tx = (tx.groupby(["customer", "order"], sort=False, observed=True)
               .agg(date=("date", "min"), amount=("amount", "sum")).reset_index())
-    codes, customers = pd.factorize(tx["customer"], sort=False)
-    n = len(customers)
+    grouped = tx.groupby("customer", sort=False)
+    span = grouped["date"].agg(["min", "max"])
+    customers = span.index
+    frequency = grouped.size().to_numpy(dtype="float64")
+    monetary = grouped["amount"].sum().to_numpy(dtype="float64")
     ref = np.datetime64(pd.Timestamp(reference_date).to_datetime64())
-    age = (ref - tx["date"].to_numpy()) / np.timedelta64(1, "D")
-    frequency = np.bincount(codes, minlength=n).astype("float64")
-    monetary = np.bincount(codes, weights=tx["amount"].to_numpy(dtype="float64"), minlength=n)
-    ages = pd.Series(age, copy=False).groupby(codes, sort=True).agg(["min", "max"])
-    recency = ages["min"].to_numpy()
-    tenure = ages["max"].to_numpy()
+    day = np.timedelta64(1, "D")
+    recency = (ref - span["max"].to_numpy()) / day
+    tenure = (ref - span["min"].to_numpy()) / day
     with np.errstate(divide="ignore", invalid="ignore"):
         interpurchase = np.where(frequency > 1, (tenure - recency) / (frequency - 1), tenure)
     out = pd.DataFrame(
@@ -137,7 +137,7 @@ def build_rfm(
             "avg_order_value": monetary / frequency,
             "interpurchase_days": interpurchase,
         },
-        index=pd.Index(customers, name="customer"),
+        index=pd.Index(customers.to_numpy(), name="customer"),
     )
     if modes is not None:
         modes = modes.set_index("customer")

@@ -210,15 +210,6 @@ def clean_transactions(
     if total == 0:
         raise TabularInputError(f"{source}: the table is empty (no data rows)")
 
-    n_dup = int(frame.duplicated(subset=expected).sum()) if duplicates != "keep" else 0
-    if n_dup:
-        if duplicates == "error" or strict:
-            raise TabularInputError(
-                f"{source}: {n_dup} duplicate rows (identical in {expected}); set "
-                "duplicates=drop to drop them or duplicates=keep if they are real repeat orders")
-        frame = frame.drop_duplicates(subset=expected)
-        dq.note(f"{n_dup} duplicate rows dropped (duplicates=drop)")
-
     customer = frame[columns.customer]
     no_customer = customer.isna()
     if customer.dtype.kind in "OUT" or isinstance(customer.dtype, pd.StringDtype):
@@ -235,20 +226,6 @@ def clean_transactions(
               source, strict, dq, frame[columns.amount][bad_amount].head(3).tolist())
     keep = ~(no_customer.to_numpy() | bad_date | bad_amount)
 
-    negative = keep & (amounts.to_numpy() < 0)
-    n_neg = int(negative.sum())
-    if n_neg:
-        if returns == "error":
-            raise TabularInputError(
-                f"{source}: {n_neg} rows have negative amounts (returns); set returns=net to "
-                "subtract them from the customer's revenue or returns=drop to ignore them")
-        if returns == "drop":
-            keep &= ~negative
-            dq.note(f"{n_neg} rows with negative amounts (returns) dropped (returns=drop)")
-        else:
-            dq.note(f"{n_neg} rows with negative amounts (returns) netted against revenue "
-                    "(returns=net)")
-
     out = pd.DataFrame({
         "customer": _ids(customer[keep]),
         "date": dates[keep].to_numpy(),
@@ -258,6 +235,31 @@ def clean_transactions(
         out["order"] = frame[columns.order][keep].astype("str").to_numpy()
     for col in columns.categorical:
         out[col] = _category_values(frame[col][keep])
+
+    if duplicates != "keep":
+        dup = duplicate_rows(out)
+        n_dup = int(dup.sum())
+        if n_dup and (duplicates == "error" or strict):
+            raise TabularInputError(
+                f"{source}: {n_dup} duplicate rows (identical in {expected}); set "
+                "duplicates=drop to drop them or duplicates=keep if they are real repeat orders")
+        if n_dup:
+            out = out[~dup].reset_index(drop=True)
+            dq.note(f"{n_dup} duplicate rows dropped (duplicates=drop)")
+
+    negative = out["amount"].to_numpy() < 0
+    n_neg = int(negative.sum())
+    if n_neg:
+        if returns == "error":
+            raise TabularInputError(
+                f"{source}: {n_neg} rows have negative amounts (returns); set returns=net to "
+                "subtract them from the customer's revenue or returns=drop to ignore them")
+        if returns == "drop":
+            out = out[~negative].reset_index(drop=True)
+            dq.note(f"{n_neg} rows with negative amounts (returns) dropped (returns=drop)")
+        else:
+            dq.note(f"{n_neg} rows with negative amounts (returns) netted against revenue "
+                    "(returns=net)")
     if out.empty:
         raise TabularInputError(
             f"{source}: no usable rows left after cleaning ({'; '.join(dq.notes)})")
@@ -268,6 +270,25 @@ def clean_transactions(
             f"{source}: only one customer ({out['customer'].iloc[0]!r}) in the usable rows; "
             "segmentation needs at least two (check columns.customer)")
     return out, dq
+
+
+def duplicate_rows(frame: pd.DataFrame) -> np.ndarray:
+    """True for each row identical to an earlier one (like ``DataFrame.duplicated``).
+
+    Fast on ten million rows: a 64-bit hash of the numeric, date and factorised id columns
+    finds the few candidate rows, and only those are compared exactly, on every column.
+    """
+    quick = pd.DataFrame({
+        col: values if values.dtype.kind in "iufMmb" else pd.factorize(values)[0]
+        for col, values in frame.items()
+        if col == "customer" or values.dtype.kind in "iufMmb"
+    })
+    hashes = pd.util.hash_pandas_object(quick, index=False).to_numpy()
+    candidates = np.flatnonzero(pd.Series(hashes).duplicated(keep=False).to_numpy())
+    mask = np.zeros(len(frame), dtype=bool)
+    if len(candidates):
+        mask[candidates] = frame.iloc[candidates].duplicated().to_numpy()
+    return mask
 
 
 def clean_customers(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import platform
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -184,6 +185,18 @@ class FitResult:
     relabel_map: dict[int, int] | None = None
 
 
+class _Clock:
+    """Logs the seconds each stage of a fit took."""
+
+    def __init__(self) -> None:
+        self.last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        log.info("%-22s %6.1f s", stage, now - self.last)
+        self.last = now
+
+
 def _sample_rows(n: int, size: int, seed: int) -> np.ndarray:
     if n <= size:
         return np.arange(n)
@@ -240,7 +253,9 @@ def fit_segmentation(cfg: Mapping[str, Any]) -> FitResult:
     """Run the whole fit described by ``cfg`` (the composed ``configs/tabular/fit.yaml``)."""
     seed = int(cfg.get("seed", 0))
     k_wanted = _parse_k(cfg.get("k", "auto"))
+    clock = _Clock()
     features, dq, context = load_features(cfg)
+    clock.lap(f"read, {len(features)} customers")
     columns: ColumnMap = context["columns"]
     kind = cfg.get("input_kind", "transactions")
     if kind == "customers":
@@ -269,14 +284,17 @@ def fit_segmentation(cfg: Mapping[str, Any]) -> FitResult:
         top_n=int(pcfg.get("top_n", 10)),
     )
     matrix = preprocessor.fit_transform(features)
+    clock.lap("preprocessing")
     probe = _factory(cfg["algorithm"], seed)(2)
     data = preprocessor.transform_mixed(features) if probe.mixed_input else matrix
     make = _factory(cfg["algorithm"], seed)
 
     selection = select_k(matrix, data, make, probe, k_wanted, cfg.get("k_selection") or {}, seed)
     k = selection.k
+    clock.lap("K selection")
     log.info("%s", selection.reason)
     segmenter = make(k).fit(data)
+    clock.lap(f"{segmenter.name} fit")
     raw = segmenter.labels_
     label_map = _size_order(raw)
     labels = apply_mapping(raw, label_map)
@@ -297,6 +315,7 @@ def fit_segmentation(cfg: Mapping[str, Any]) -> FitResult:
                                         int(scfg.get("sample", 2000)), seed)
         stability.jaccard.index = [label_map.get(int(s), int(s)) for s in stability.jaccard.index]
         stability.jaccard.index.name = "segment"
+        clock.lap("stability")
 
     scaled = pd.DataFrame(matrix[:, : len(numeric)], columns=numeric, index=features.index)
     z_input = scaled if numeric else pd.DataFrame(matrix, index=features.index,
@@ -364,8 +383,11 @@ def fit_segmentation(cfg: Mapping[str, Any]) -> FitResult:
     if previous is not None:
         result.drift_features = previous.drift.feature_drift(features)
         result.drift_segments = previous.drift.segment_drift(labels)
+    clock.lap("profiles and tests")
     if "observed" in context:
         _add_cohorts(result, context["observed"], labels, cfg.get("cohorts") or {}, seed)
+        clock.lap("cohorts")
+    segmenter.compact()
     return result
 
 

@@ -9,7 +9,8 @@ Names come from RFM positions when the features include recency, frequency and m
 value: each segment's median is placed in the distribution of all customers (a percentile),
 and ordered rules give "high-value loyal", "at risk", "new and promising", "dormant",
 "low-value recent" or "steady regulars". Without RFM columns a segment is named after its
-most distinctive features. Duplicate names get their most distinctive feature appended.
+most distinctive features. Segments that would share a name get the feature that differs
+most between them appended, with their z-scores.
 """
 
 from __future__ import annotations
@@ -99,10 +100,16 @@ def name_segments(features: pd.DataFrame, labels: np.ndarray,
             continue
         name = rfm_name(medians.loc[seg], numeric)
         names[seg] = name if name is not None else describe_z(z.loc[seg], top=2)
-    counts = pd.Series(names).value_counts()
-    for seg, name in list(names.items()):
-        if counts[name] > 1 and name in ACTIONS and seg != NOISE:
-            names[seg] = f"{name} ({describe_z(z.loc[seg], top=1).rsplit(' (', 1)[0]})"
+    by_name: dict[str, list[int]] = {}
+    for seg, name in names.items():
+        by_name.setdefault(name, []).append(seg)
+    for name, group in by_name.items():
+        if len(group) < 2 or name == "noise":
+            continue
+        spread = z.loc[group].max() - z.loc[group].min()
+        feature = str(spread.idxmax())
+        for seg in group:
+            names[seg] = f"{name} ({feature} {z.loc[seg, feature]:+.1f} sd)"
     seen: dict[str, int] = {}
     for seg in sorted(names):
         base = names[seg]

@@ -394,7 +394,7 @@ def render_markdown(result: FitResult) -> str:
 
 def summary_lines(result: FitResult) -> Sequence[str]:
     """A few lines for the console."""
-    lines = [result.k_selection.reason]
+    lines = []
     for row in result.profiles.itertuples(index=False):
         lines.append(f"  segment {row.segment}: {row.name} ({row.size} customers, "
                      f"{row.share:.1%})")

@@ -42,7 +42,9 @@ def evaluate_checkpoint(
         method.classes,
         output_dir,
         chains=build_chains(chain_names),
-        settings=OmegaConf.to_container(settings.rules, resolve=True) if settings.get("rules") else None,
+        settings=OmegaConf.to_container(settings.rules, resolve=True)
+        if settings.get("rules")
+        else None,
         train_samples=datamodule.splits["train"] if baselines else None,
         title=f"visionseg training run {output_dir.name}",
         context={"split": split, "data_root": str(datamodule.root), "checkpoint": str(checkpoint)},

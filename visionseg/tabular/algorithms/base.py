@@ -82,6 +82,13 @@ class Segmenter(ABC):
         return (np.asarray(labels, dtype=np.int64),
                 np.clip(np.asarray(membership, dtype="float64"), 0.0, 1.0))
 
+    def compact(self) -> None:
+        """Drop the per-customer results of the fit (not needed to score) before saving."""
+        self.labels_ = self.membership_ = self.fit_rows_ = None
+        model = getattr(self, "model_", None)
+        if model is not None and hasattr(model, "labels_"):
+            del model.labels_
+
     def scores(self) -> dict[str, float]:
         return {}
 
