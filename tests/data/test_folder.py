@@ -80,3 +80,9 @@ def test_preloaded_dataset_serves_the_same_arrays(tiny_data):
         a, b = plain[i], cached[i]
         assert np.array_equal(a["image"].numpy(), b["image"].numpy())
         assert np.array_equal(a["mask"].numpy(), b["mask"].numpy())
+
+
+def test_regenerating_with_other_settings_leaves_no_stale_files(tmp_path):
+    root = generate(tmp_path / "s", splits={"train": 6, "val": 2}, size=32, seed=0)
+    generate(root, splits={"train": 3}, size=32, seed=0)
+    assert len(list_split(root, "train")) == 3 and not (root / "val").exists()

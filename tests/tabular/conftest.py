@@ -12,9 +12,6 @@ from threadpoolctl import threadpool_limits
 from visionseg.tabular.config import load_config
 from visionseg.tabular.synthetic import planted_transactions
 
-FAST = ("stability.rounds=2", "stability.sample=300", "k_selection.gap_references=2",
-        "report.sample=300")
-
 
 @pytest.fixture(autouse=True)
 def one_thread():

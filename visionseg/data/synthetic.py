@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from pathlib import Path
 
 import cv2
@@ -97,14 +98,22 @@ def generate(
 ) -> Path:
     """Write the synthetic data set under ``root`` unless the same one is already there.
 
-    A marker file records the settings; if it matches, nothing is regenerated.
+    A marker file records the settings; if it matches, nothing is regenerated, and a set
+    generated with other settings is replaced. Folders without the marker (user data) are
+    never deleted.
     """
     root = Path(root)
-    splits = dict(splits or {"train": 160, "val": 32, "test": 32})
+    splits = dict(splits or {"train": 128, "val": 32, "test": 32})
     settings = {"splits": splits, "size": size, "seed": seed, "p_good": p_good, "classes": CLASSES}
     marker = root / _MARKER
-    if marker.is_file() and json.loads(marker.read_text()) == settings:
-        return root
+    if marker.is_file():
+        if json.loads(marker.read_text()) == settings:
+            return root
+        # A generated set with other settings: replace it whole, so no stale file stays.
+        marker.unlink()
+        for split_dir in root.iterdir():
+            if split_dir.is_dir() and (split_dir / "images").is_dir():
+                shutil.rmtree(split_dir)
     for offset, (split, count) in enumerate(splits.items()):
         rng = np.random.default_rng([seed, offset])
         for i in range(count):

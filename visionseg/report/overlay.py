@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 _BASE = np.array(
@@ -44,9 +45,13 @@ def colorize(
 def overlay(
     image: np.ndarray, mask: np.ndarray, num_classes: int, alpha: float = 0.5
 ) -> np.ndarray:
-    """Blend class colours over an RGB image where the mask is not background."""
-    colours = colorize(mask, num_classes).astype(np.float32)
-    out = image.astype(np.float32)
-    fg = (mask > 0)[..., None]
-    blended = np.where(fg, (1 - alpha) * out + alpha * colours, out)
-    return np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+    """Blend class colours over an RGB image where the mask is not background.
+
+    Works in uint8 throughout, so a 10000 x 8000 image costs three image-sized buffers.
+    """
+    colours = colorize(mask, num_classes)
+    blended = cv2.addWeighted(image, 1.0 - alpha, colours, alpha, 0.0)
+    out = image.copy()
+    foreground = mask > 0
+    out[foreground] = blended[foreground]
+    return out

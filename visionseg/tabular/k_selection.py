@@ -27,12 +27,14 @@ whose smallest segment is largest. The returned reason states each step with its
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from sklearn.cluster import KMeans
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
 
 from visionseg.tabular.algorithms.base import NOISE, Segmenter
@@ -121,7 +123,9 @@ def gap_statistic(X: np.ndarray, ks: Sequence[int], references: int = 5,
     def log_w(data: np.ndarray, k: int) -> float:
         if k == 1:
             return float(np.log(((data - data.mean(axis=0)) ** 2).sum()))
-        model = KMeans(n_clusters=k, n_init=3, random_state=seed).fit(data)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)  # tiny data: fewer points
+            model = KMeans(n_clusters=k, n_init=3, random_state=seed).fit(data)
         return float(np.log(max(model.inertia_, 1e-12)))
 
     rows = []

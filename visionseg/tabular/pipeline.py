@@ -54,7 +54,12 @@ from visionseg.tabular.k_selection import (
     separation_scores,
 )
 from visionseg.tabular.preprocess import Preprocessor
-from visionseg.tabular.profiles import kruskal_table, name_segments, profile_segments
+from visionseg.tabular.profiles import (
+    distinguishing,
+    kruskal_table,
+    name_segments,
+    profile_segments,
+)
 from visionseg.tabular.relabel import match_labels
 from visionseg.tabular.stability import Stability, bootstrap_stability
 
@@ -321,8 +326,6 @@ def fit_segmentation(cfg: Mapping[str, Any]) -> FitResult:
     z_input = scaled if numeric else pd.DataFrame(matrix, index=features.index,
                                                   columns=preprocessor.feature_names)
     outcomes = context.get("outcomes")
-    from visionseg.tabular.profiles import distinguishing
-
     names = name_segments(features, labels, distinguishing(z_input, labels))
     if previous is not None:
         for seg in np.unique(labels):

@@ -189,23 +189,33 @@ def retention_figure(result: FitResult) -> str | None:
     axes[0].set_xticks(range(len(months)), months, fontsize=6)
     axes[0].set_yticks(range(len(overall)), overall.index, fontsize=6)
     axes[0].set_title("retention by first-purchase month (all customers)", fontsize=9)
-    per = table[table["segment"] != "all"]
-    for seg, colour in zip(sorted(per["segment"].unique()), _colours(per["segment"].nunique()),
-                           strict=True):
-        part = per[per["segment"] == seg]
-        weights = part["customers"].to_numpy(dtype=float)
-        values = part[months].to_numpy(dtype=float)
-        observed = np.sum(weights[:, None] * ~np.isnan(values), axis=0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            curve = np.where(observed > 0, np.nansum(values * weights[:, None], axis=0)
-                             / observed, np.nan)
-        axes[1].plot(range(len(months)), curve, "o-", markersize=3, color=colour,
-                     label=_segment_label(result, int(seg)))
+    curves = segment_retention(table)
+    for seg, colour in zip(curves.index, _colours(len(curves)), strict=True):
+        axes[1].plot(range(len(months)), curves.loc[seg, months].to_numpy(dtype=float), "o-",
+                     markersize=3, color=colour, label=_segment_label(result, int(seg)))
     axes[1].set_xticks(range(len(months)), months, fontsize=6)
     axes[1].set_ylim(0, 1.05)
     axes[1].set_title("mean retention by months since first purchase, per segment", fontsize=9)
     axes[1].legend(fontsize=7)
     return _png(fig)
+
+
+def segment_retention(table: pd.DataFrame) -> pd.DataFrame:
+    """Per segment, retention by months since first purchase, averaged over its cohorts
+    (weighted by cohort size, over the cohorts observed that long)."""
+    months = [c for c in table.columns if c.startswith("m")]
+    per = table[table["segment"] != "all"]
+    rows = {}
+    for seg, part in per.groupby("segment"):
+        weights = part["customers"].to_numpy(dtype=float)
+        values = part[months].to_numpy(dtype=float)
+        observed = np.sum(weights[:, None] * ~np.isnan(values), axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rows[seg] = np.where(observed > 0, np.nansum(values * weights[:, None], axis=0)
+                                 / observed, np.nan)
+    curves = pd.DataFrame.from_dict(rows, orient="index", columns=months)
+    curves.index.name = "segment"
+    return curves.sort_index()
 
 
 def order_value_figure(result: FitResult) -> str | None:
@@ -333,10 +343,15 @@ def _sections(result: FitResult, images: bool = True
 
     if result.retention is not None:
         overall = result.retention[result.retention["segment"] == "all"].drop(columns="segment")
+        curves = segment_retention(result.retention).reset_index()
+        curves.insert(1, "name", [_segment_label(result, int(s)).split(": ", 1)[1]
+                                  for s in curves["segment"]])
         sections.append(("Cohorts and order values", [
-            "Retention: share of each first-purchase cohort buying again m months later. "
-            "Order values per segment, with the share of orders above the configured amount.",
-        ], [overall, result.order_values], draw(retention_figure, order_value_figure)))
+            "Retention: share of each first-purchase cohort (month) buying in month m after it; "
+            "months after the end of the data are left empty. Per segment: the same averaged "
+            "over its cohorts. Order values per segment, with the share of orders above the "
+            "configured amount.",
+        ], [overall, curves, result.order_values], draw(retention_figure, order_value_figure)))
 
     if result.drift_features is not None:
         value, shares = result.drift_segments

@@ -34,12 +34,14 @@ MAX_INSTANCES = np.iinfo(np.uint16).max
 class Region:
     """One annotated object: polygons (flat ``x0, y0, x1, y1, ...`` lists) or a COCO RLE.
 
-    ``ref`` names it in messages (``"annotation 7"``); regions sharing a non-None ``group``
-    form one instance (LabelMe ``group_id``).
+    ``ref`` names it within its image (``"annotation 7"``), ``where`` in messages (file,
+    image and ref); regions sharing a non-None ``group`` form one instance (LabelMe
+    ``group_id``).
     """
 
     ref: str
     label: str
+    where: str = ""
     polygons: list[list[float]] = field(default_factory=list)
     rle: dict | None = None
     crowd: bool = False
@@ -140,7 +142,7 @@ def class_problems(images: Sequence[AnnotatedImage], class_ids: Mapping[str, int
     """One message per region whose label is not a known defect class."""
     known = [name for name, i in sorted(class_ids.items(), key=lambda kv: kv[1]) if i > 0]
     return [
-        f"{image.origin}: {region.ref}: unknown category name '{region.label}' "
+        f"{region.where or region.ref}: unknown category name '{region.label}' "
         f"(classes: {', '.join(known)})"
         for image in images
         for region in image.regions

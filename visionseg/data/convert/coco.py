@@ -123,7 +123,7 @@ def _annotation(
     if category is None:
         problems.append(f"{where}: unknown category id {ann['category_id']}")
         return
-    region = Region(ref=ref, label=category, crowd=bool(ann.get("iscrowd", 0)))
+    region = Region(ref=ref, label=category, where=where, crowd=bool(ann.get("iscrowd", 0)))
     segmentation = ann["segmentation"]
     if isinstance(segmentation, Mapping):
         problem = rle_problem(segmentation, image.width, image.height)

@@ -78,6 +78,7 @@ def read_labelme_file(path: Path, problems: list[str]) -> AnnotatedImage | None:
         if problem:
             problems.append(f"{path}: {problem}")
         elif region is not None:
+            region.where = f"{path}: {region.ref}"
             image.regions.append(region)
     return image
 

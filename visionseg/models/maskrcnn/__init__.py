@@ -1,0 +1,1 @@
+"""Mask R-CNN for defect instances: the pure network, its LightningModule and its Method."""
