@@ -12,8 +12,8 @@ each, their ratio (target <= 1.2), and the share of pixels on which the two clas
 agree (over pixels either calls a defect; small differences come from the background
 estimates, which are computed differently).
 
-    python benchmarks/baselines_speed.py                 # 512 and 2048 px
-    python benchmarks/baselines_speed.py --sizes 512 --images 3 --repeats 5
+    python -m benchmarks.baselines_speed                 # 512 and 2048 px
+    python -m benchmarks.baselines_speed --sizes 512 --images 3 --repeats 5
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Inference throughput on large images: ``infer.py``'s path against a bare tiled loop.
 
-    python benchmarks/infer_throughput.py                        # CPU defaults (small)
-    python benchmarks/infer_throughput.py --device cuda --size 2048 --images 16 --tile 512
+    python -m benchmarks.infer_throughput                        # CPU defaults (small)
+    python -m benchmarks.infer_throughput --device cuda --size 2048 --images 16 --tile 512
 
 Both read PNG files from disk, cut the same tiles (same size, overlap and batch), run the
 same network and write class-id PNG masks. The bare loop is what one writes by hand:

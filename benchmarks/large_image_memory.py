@@ -1,6 +1,6 @@
 """Peak memory of tiled inference on one very large image (default 10000 x 8000).
 
-    python benchmarks/large_image_memory.py [--height 8000 --width 10000 --tile 512]
+    python -m benchmarks.large_image_memory [--height 8000 --width 10000 --tile 512]
 
 Runs ``infer.py``'s path (read, tile, predict, write mask, overlay and defect table) with a
 small real U-Net on a synthetic inspection image, and prints the process's peak resident

@@ -13,8 +13,8 @@ It prints both timings, their ratio (visionseg / bare, target <= 1.2), each side
 allocated memory (tracemalloc, in a separate untimed run) and the process's peak resident
 memory. Each stage checks that both sides computed the same result.
 
-    python benchmarks/tabular_scale.py                      # 1e4, 1e5, 1e6 customers
-    python benchmarks/tabular_scale.py --sizes 1e4 1e5 --repeat 3
+    python -m benchmarks.tabular_scale                      # 1e4, 1e5, 1e6 customers
+    python -m benchmarks.tabular_scale --sizes 1e4 1e5 --repeat 3
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Training throughput: the loop train.py runs against bare torch + smp loops, same run.
 
-    python benchmarks/train_throughput.py                      # CPU defaults (small)
-    python benchmarks/train_throughput.py --device cuda --size 512 --batch 16 --steps 60 \
+    python -m benchmarks.train_throughput                      # CPU defaults (small)
+    python -m benchmarks.train_throughput --device cuda --size 512 --batch 16 --steps 60 \
         --workers 8 --images 256
 
 Three loops train the same U-Net on the same data, batch, size and precision:

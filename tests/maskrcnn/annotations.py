@@ -11,7 +11,8 @@ import numpy as np
 
 # Axis-aligned rectangles [x0, y0, x1, y1]: pycocotools fills pixels x0..x1-1, y0..y1-1.
 COCO_OBJECTS = {
-    "part_a": [("scratch", (4, 6, 30, 10)), ("spot", (40, 20, 48, 28)), ("scratch", (10, 30, 20, 44))],
+    "part_a": [("scratch", (4, 6, 30, 10)), ("spot", (40, 20, 48, 28)),
+               ("scratch", (10, 30, 20, 44))],
     "part_b": [("stain", (2, 2, 22, 18)), ("spot", (8, 8, 12, 12))],
     "part_c": [],
 }

@@ -32,6 +32,7 @@ FAST = (
     "model.scheduler.warmup_steps=2",
     "model.detector_kwargs.box_detections_per_img=10",
     "trainer.log_every_n_steps=1",
+    "trainer.check_val_every_n_epoch=1",
     "callbacks.rich_progress_bar=null",
     "trainer.enable_progress_bar=false",
     "+trainer.enable_model_summary=false",
@@ -174,6 +175,10 @@ def test_offline_weights_error_says_how_to_proceed(monkeypatch, tmp_path):
     assert net.config["backbone_norm"] == "frozen"
     assert net.config["trainable_backbone_layers"] == 3
     assert not net.model.backbone.body.layer1[0].conv1.weight.requires_grad
+    # What a checkpoint stores rebuilds the same network without the file.
+    rebuilt = InstanceSegmenter.from_config(net.config)
+    rebuilt.load_state_dict(net.state_dict())
+    assert rebuilt.config["backbone_norm"] == "frozen"
 
 
 @pytest.mark.parametrize("version", ["v1", "v2"])

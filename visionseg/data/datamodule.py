@@ -43,6 +43,8 @@ class SegmentationDataModule(L.LightningDataModule):
     built-in synthetic set is generated there first (once).
     """
 
+    collate_fn = staticmethod(pad_collate)
+
     def __init__(
         self,
         root: str,
@@ -156,7 +158,7 @@ class SegmentationDataModule(L.LightningDataModule):
             persistent_workers=self.persistent_workers,
             prefetch_factor=self.prefetch_factor,
             worker_init_fn=_worker_init if self.num_workers > 0 else None,
-            collate_fn=pad_collate,
+            collate_fn=self.collate_fn,
         )
 
     def train_dataloader(self) -> DataLoader:

@@ -18,10 +18,9 @@ from typing import Any
 
 import numpy as np
 import torch
-from scipy import ndimage
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
-from visionseg.data.datamodule import SegmentationDataModule, _worker_init
+from visionseg.data.datamodule import SegmentationDataModule
 from visionseg.data.dataset import pad_collate
 from visionseg.data.folder import IGNORE_INDEX, DatasetError, Sample
 from visionseg.data.instances import InstanceTargets
@@ -37,12 +36,11 @@ def instance_target(
     the last pixel), ``labels`` (class ids) and ``masks`` (N x H x W uint8)."""
     height, width = labels.shape
     areas = np.bincount(labels.ravel(), minlength=len(classes) + 1)
-    slices = ndimage.find_objects(labels.astype(np.int32), max_label=len(classes))
     ids = [i for i in range(1, len(classes) + 1) if areas[i] >= max(min_area, 1)]
-    boxes = np.array(
-        [[slices[i - 1][1].start, slices[i - 1][0].start, slices[i - 1][1].stop,
-          slices[i - 1][0].stop] for i in ids], np.float32).reshape(-1, 4)
     masks = (labels[None] == np.array(ids, labels.dtype).reshape(-1, 1, 1)).astype(np.uint8)
+    rows, cols = masks.any(axis=2), masks.any(axis=1)
+    boxes = np.stack([cols.argmax(1), rows.argmax(1), width - cols[:, ::-1].argmax(1),
+                      height - rows[:, ::-1].argmax(1)], axis=1).astype(np.float32)
     return {
         "boxes": torch.from_numpy(boxes),
         "labels": torch.as_tensor(classes[np.array(ids, np.int64) - 1] if ids else [],
@@ -121,6 +119,7 @@ class InstanceDataModule(SegmentationDataModule):
     """
 
     provides_instances = True
+    collate_fn = staticmethod(instance_collate)
 
     def __init__(
         self,
@@ -159,17 +158,3 @@ class InstanceDataModule(SegmentationDataModule):
         return InstanceDataset(self.splits[split], self.targets, transform,
                                stretch16=self.stretch16,
                                min_instance_area=self.min_instance_area if train else 1)
-
-    def _loader(self, split: str, train: bool) -> DataLoader:
-        return DataLoader(
-            self.dataset(split, train),
-            batch_size=self.batch_size if train else self.eval_batch_size,
-            shuffle=train,
-            drop_last=train and len(self.splits[split]) > self.batch_size,
-            num_workers=self.num_workers,
-            pin_memory=self.pin_memory,
-            persistent_workers=self.persistent_workers,
-            prefetch_factor=self.prefetch_factor,
-            worker_init_fn=_worker_init if self.num_workers > 0 else None,
-            collate_fn=instance_collate,
-        )

@@ -26,11 +26,11 @@ class WeightsUnavailableError(RuntimeError):
     """Pretrained weights could not be obtained; the message says how to run offline."""
 
 
-def _looks_like_path(value: str) -> bool:
+def looks_like_path(value: str) -> bool:
     return Path(value).suffix in {".pth", ".pt", ".bin", ".safetensors"} or Path(value).exists()
 
 
-def _load_state_dict(path: Path) -> dict[str, torch.Tensor]:
+def load_state_dict_file(path: Path) -> dict[str, torch.Tensor]:
     if path.suffix == ".safetensors":
         from safetensors.torch import load_file
 
@@ -69,7 +69,7 @@ class Segmenter(nn.Module):
             "std": list(std),
             "arch_kwargs": dict(arch_kwargs or {}),
         }
-        local = encoder_weights if encoder_weights and _looks_like_path(encoder_weights) else None
+        local = encoder_weights if encoder_weights and looks_like_path(encoder_weights) else None
         hub = None if local else encoder_weights
         try:
             self.model = smp.create_model(
@@ -100,7 +100,7 @@ class Segmenter(nn.Module):
     def _load_encoder(self, path: Path) -> None:
         if not path.is_file():
             raise WeightsUnavailableError(f"{path}: encoder weights file not found")
-        state = _load_state_dict(path)
+        state = load_state_dict_file(path)
         state = {k.removeprefix("encoder."): v for k, v in state.items()}
         expected = self.model.encoder.state_dict()
         usable = {k: v for k, v in state.items() if k in expected and v.shape == expected[k].shape}

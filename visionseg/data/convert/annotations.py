@@ -178,7 +178,8 @@ def rasterize(image: AnnotatedImage, class_ids: Mapping[str, int]) -> Rasterized
     for i in order:
         labels[objects[i][2]] = i + 1
     visible = np.bincount(labels.ravel(), minlength=len(objects) + 1)[1:]
-    dropped += [f"{objects[i][0]} (hidden by other instances)" for i in np.flatnonzero(visible == 0)]
+    dropped += [f"{objects[i][0]} (hidden by other instances)"
+                for i in np.flatnonzero(visible == 0)]
     keep = np.flatnonzero(visible > 0)
     lut = np.zeros(len(objects) + 1, np.uint16)
     lut[keep + 1] = np.arange(1, len(keep) + 1, dtype=np.uint16)

@@ -39,7 +39,8 @@ class MaskRCNNModule(L.LightningModule):
     ``scheduler`` are Hydra partial configs; a scheduler factory that takes
     ``total_steps`` gets the run's number of optimiser steps. ``score_threshold`` and
     ``mask_threshold`` decide which detections and pixels become instances, in validation
-    and in the Method built from a checkpoint.
+    and in the Method built from a checkpoint. ``channels_last`` (set by ``trainer=gpu``)
+    stores the convolution weights channels-last, the layout bf16 tensor cores prefer.
     """
 
     def __init__(
@@ -64,6 +65,7 @@ class MaskRCNNModule(L.LightningModule):
         score_threshold: float = 0.5,
         mask_threshold: float = 0.5,
         image_size: int | Sequence[int] | None = None,
+        channels_last: bool = False,
     ) -> None:
         super().__init__()
         self.save_hyperparameters(
@@ -90,10 +92,13 @@ class MaskRCNNModule(L.LightningModule):
                 "score_threshold": score_threshold,
                 "mask_threshold": mask_threshold,
                 "image_size": plain(image_size),
+                "channels_last": channels_last,
             }
         )
         self.classes = list(self.hparams.classes)
         self.net = InstanceSegmenter(num_classes=len(self.classes), **self.hparams.net)
+        if channels_last:
+            self.net = self.net.to(memory_format=torch.channels_last)
         self.val_confusion = MulticlassConfusionMatrix(len(self.classes), ignore_index=IGNORE_INDEX)
         self._val_gt = CocoSet()
         self._val_dt = CocoSet()
@@ -178,10 +183,9 @@ class MaskRCNNModule(L.LightningModule):
         """Rebuild the network from a checkpoint (no weight download) as a Method."""
         meta = checkpoint["visionseg"]
         net = InstanceSegmenter.from_config(meta["net"])
-        prefix = "net."
-        net.load_state_dict(
-            {k[len(prefix):]: v for k, v in checkpoint["state_dict"].items() if k.startswith(prefix)}
-        )
+        state = checkpoint["state_dict"]
+        net.load_state_dict({k.removeprefix("net."): v for k, v in state.items()
+                             if k.startswith("net.")})
         kwargs.setdefault("score_threshold", meta["score_threshold"])
         kwargs.setdefault("mask_threshold", meta["mask_threshold"])
         return MaskRCNNMethod(net, meta["classes"], device=device, **kwargs)

@@ -43,8 +43,8 @@ from visionseg.models.segmenter import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     WeightsUnavailableError,
-    _load_state_dict,
-    _looks_like_path,
+    load_state_dict_file,
+    looks_like_path,
 )
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ class NativeSizeTransform(GeneralizedRCNNTransform):
 
 
 def _is_path(value: str | None) -> bool:
-    return bool(value) and _looks_like_path(str(value))
+    return bool(value) and looks_like_path(str(value))
 
 
 def _verify(resolve, what: str) -> Any:
@@ -108,7 +108,9 @@ def _download(what: str, name: str, fetch) -> Any:
         ) from err
 
 
-def _load_matching(module: nn.Module, state: dict[str, torch.Tensor], source: str, what: str) -> None:
+def _load_matching(
+    module: nn.Module, state: dict[str, torch.Tensor], source: str, what: str
+) -> None:
     """Load the tensors of ``state`` whose name and shape fit ``module``; others are skipped."""
     expected = module.state_dict()
     usable = {k: v for k, v in state.items() if k in expected and v.shape == expected[k].shape}
@@ -147,7 +149,7 @@ def _backbone(
         path = Path(str(weights_backbone))
         if not path.is_file():
             raise WeightsUnavailableError(f"{path}: backbone weights file not found")
-        state = {k.removeprefix("backbone.body."): v for k, v in _load_state_dict(path).items()}
+        state = {k.removeprefix("backbone.body."): v for k, v in load_state_dict_file(path).items()}
         _load_matching(body, state, str(path), "backbone")
     if not 0 <= trainable_layers <= 5:
         raise ValueError(f"model.trainable_backbone_layers must be 0..5, got {trainable_layers}")
@@ -234,7 +236,7 @@ def _load_detector(model: MaskRCNN, weights: str, version: str, backbone: str) -
         path = Path(weights)
         if not path.is_file():
             raise WeightsUnavailableError(f"{path}: detector weights file not found")
-        _load_matching(model, _load_state_dict(path), str(path), "detector")
+        _load_matching(model, load_state_dict_file(path), str(path), "detector")
         return
     if backbone != "resnet50":
         raise ValueError(
