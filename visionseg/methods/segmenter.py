@@ -8,20 +8,11 @@ import numpy as np
 import torch
 
 from visionseg.inference.tiling import predict_tiled
-from visionseg.methods.base import Method
+from visionseg.methods.network import NetworkMethod
 from visionseg.methods.prediction import Prediction
 
 
-def resolve_device(device: str) -> torch.device:
-    """``auto`` -> CUDA when available, else CPU; an unavailable CUDA is a clear error."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(f"device={device} was asked for, but no CUDA GPU is available")
-    return torch.device(device)
-
-
-class SegmenterMethod(Method):
+class SegmenterMethod(NetworkMethod):
     """Runs a network returning logits on ``B x 3 x h x w`` uint8 tensors.
 
     Images no larger than ``tile_size`` (or any image when ``tile_size`` is None) are
@@ -43,16 +34,9 @@ class SegmenterMethod(Method):
         max_probs_bytes: int = 1 << 30,
         amp: bool = True,
     ) -> None:
-        self.name = name
-        self.classes = list(classes)
-        self.device = resolve_device(device)
-        self.net = net.to(self.device).eval()
-        self.amp = amp and self.device.type == "cuda"
+        super().__init__(net, classes, name, device, tile_size, tile_overlap, batch_size, amp)
         if self.device.type == "cuda":
             self.net = self.net.to(memory_format=torch.channels_last)
-        self.tile_size = tile_size
-        self.tile_overlap = tile_overlap
-        self.batch_size = batch_size
         self.max_probs_bytes = max_probs_bytes
 
     @torch.inference_mode()
@@ -66,36 +50,20 @@ class SegmenterMethod(Method):
             logits = self.net(batch)
         return torch.softmax(logits.float(), dim=1).cpu().numpy()
 
-    def _fits(self, image: np.ndarray) -> bool:
-        return self.tile_size is None or max(image.shape[:2]) <= self.tile_size
-
     def _keep_probs(self, image: np.ndarray) -> bool:
         return image.shape[0] * image.shape[1] * self.num_classes * 4 <= self.max_probs_bytes
 
-    def predict(self, image: np.ndarray) -> Prediction:
-        return self.predict_batch([image])[0]
+    def predict_whole(self, images: Sequence[np.ndarray]) -> list[Prediction]:
+        return [Prediction.from_probs(p) for p in self.probabilities(np.stack(images))]
 
-    def predict_batch(self, images: Sequence[np.ndarray]) -> list[Prediction]:
-        results: list[Prediction | None] = [None] * len(images)
-        groups: dict[tuple[int, ...], list[int]] = {}
-        for i, image in enumerate(images):
-            if self._fits(image):
-                groups.setdefault(image.shape, []).append(i)
-            else:
-                mask, conf, probs = predict_tiled(
-                    image,
-                    self.probabilities,
-                    self.num_classes,
-                    tile=self.tile_size,
-                    overlap=self.tile_overlap,
-                    batch_size=self.batch_size,
-                    keep_probs=self._keep_probs(image),
-                )
-                results[i] = Prediction(mask=mask, probs=probs, confidence=conf)
-        for indices in groups.values():
-            for start in range(0, len(indices), self.batch_size):
-                chunk = indices[start : start + self.batch_size]
-                probs = self.probabilities(np.stack([images[i] for i in chunk]))
-                for i, p in zip(chunk, probs, strict=True):
-                    results[i] = Prediction.from_probs(p)
-        return results  # type: ignore[return-value]
+    def predict_large(self, image: np.ndarray) -> Prediction:
+        mask, conf, probs = predict_tiled(
+            image,
+            self.probabilities,
+            self.num_classes,
+            tile=self.tile_size,
+            overlap=self.tile_overlap,
+            batch_size=self.batch_size,
+            keep_probs=self._keep_probs(image),
+        )
+        return Prediction(mask=mask, probs=probs, confidence=conf)

@@ -19,6 +19,7 @@ from torchmetrics.classification import MulticlassConfusionMatrix
 from visionseg.data.folder import IGNORE_INDEX
 from visionseg.methods.segmenter import SegmenterMethod
 from visionseg.metrics.confusion import summarize_confusion
+from visionseg.models.optim import configure_optimizers, submodule_state
 from visionseg.models.segmenter import IMAGENET_MEAN, IMAGENET_STD, Segmenter
 
 
@@ -138,17 +139,9 @@ class SegmentationModule(L.LightningModule):
         self.last_test_summary = self._eval_epoch_end(self.test_confusion, "test")
 
     def configure_optimizers(self) -> Any:
-        optimizer = instantiate(self.hparams.optimizer)(params=self.parameters())
-        if not self.hparams.scheduler:
-            return optimizer
-        scheduler_cfg = dict(self.hparams.scheduler)
-        interval = scheduler_cfg.pop("interval", "epoch")
-        monitor = scheduler_cfg.pop("monitor", "val/mIoU")
-        scheduler = instantiate(scheduler_cfg)(optimizer=optimizer)
-        return {
-            "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": scheduler, "interval": interval, "monitor": monitor},
-        }
+        return configure_optimizers(
+            self, self.parameters(), self.hparams.optimizer, self.hparams.scheduler
+        )
 
     @classmethod
     def method_from_checkpoint(
@@ -158,14 +151,7 @@ class SegmentationModule(L.LightningModule):
         meta = checkpoint["visionseg"]
         net_cfg = {k: v for k, v in meta["net"].items() if k != "encoder_weights"}
         net = Segmenter(encoder_weights=None, **net_cfg)
-        prefix = "net."
-        net.load_state_dict(
-            {
-                k[len(prefix) :]: v
-                for k, v in checkpoint["state_dict"].items()
-                if k.startswith(prefix)
-            }
-        )
+        net.load_state_dict(submodule_state(checkpoint))
         return SegmenterMethod(net, meta["classes"], device=device, **kwargs)
 
     def as_method(self, **kwargs: Any) -> SegmenterMethod:

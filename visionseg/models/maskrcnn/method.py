@@ -21,9 +21,8 @@ from visionseg.inference.instance_merge import (
     rasterize,
 )
 from visionseg.inference.tiling import tile_starts
-from visionseg.methods.base import Method
+from visionseg.methods.network import NetworkMethod
 from visionseg.methods.prediction import Prediction
-from visionseg.methods.segmenter import resolve_device
 from visionseg.models.maskrcnn.network import InstanceSegmenter
 
 
@@ -42,7 +41,7 @@ def detections_from_output(
     )
 
 
-class MaskRCNNMethod(Method):
+class MaskRCNNMethod(NetworkMethod):
     """Runs an :class:`InstanceSegmenter`; predictions carry ``instances`` with scores."""
 
     def __init__(
@@ -59,14 +58,7 @@ class MaskRCNNMethod(Method):
         merge_overlap: float = 0.5,
         amp: bool = True,
     ) -> None:
-        self.name = name
-        self.classes = list(classes)
-        self.device = resolve_device(device)
-        self.net = net.to(self.device).eval()
-        self.amp = amp and self.device.type == "cuda"
-        self.tile_size = tile_size
-        self.tile_overlap = tile_overlap
-        self.batch_size = batch_size
+        super().__init__(net, classes, name, device, tile_size, tile_overlap, batch_size, amp)
         self.score_threshold = score_threshold
         self.mask_threshold = mask_threshold
         self.merge_overlap = merge_overlap
@@ -81,15 +73,12 @@ class MaskRCNNMethod(Method):
         return [detections_from_output(out, self.score_threshold, self.mask_threshold)
                 for out in outputs]
 
-    def _fits(self, image: np.ndarray) -> bool:
-        return self.tile_size is None or max(image.shape[:2]) <= self.tile_size
-
     def _prediction(self, detections: list[Detection], shape: tuple[int, int]) -> Prediction:
         mask, confidence, instances = rasterize(detections, shape, self.mask_threshold)
         return Prediction(mask=mask, confidence=confidence, instances=instances,
                           meta={"score_threshold": self.score_threshold})
 
-    def predict_tiled(self, image: np.ndarray) -> Prediction:
+    def predict_large(self, image: np.ndarray) -> Prediction:
         """Detect tile by tile and merge objects cut by seams."""
         height, width = image.shape[:2]
         tile = int(self.tile_size or max(height, width))
@@ -105,21 +94,7 @@ class MaskRCNNMethod(Method):
         merged = merge_across_seams(detections, self.mask_threshold, self.merge_overlap)
         return self._prediction(merged, (height, width))
 
-    def predict(self, image: np.ndarray) -> Prediction:
-        return self.predict_batch([image])[0]
-
-    def predict_batch(self, images: Sequence[np.ndarray]) -> list[Prediction]:
-        results: list[Prediction | None] = [None] * len(images)
-        groups: dict[tuple[int, ...], list[int]] = {}
-        for i, image in enumerate(images):
-            if self._fits(image):
-                groups.setdefault(image.shape, []).append(i)
-            else:
-                results[i] = self.predict_tiled(image)
-        for indices in groups.values():
-            for start in range(0, len(indices), self.batch_size):
-                chunk = indices[start : start + self.batch_size]
-                found = self.detect([images[i] for i in chunk])
-                for i, dets in zip(chunk, found, strict=True):
-                    results[i] = self._prediction(dets, images[i].shape[:2])
-        return results  # type: ignore[return-value]
+    def predict_whole(self, images: Sequence[np.ndarray]) -> list[Prediction]:
+        found = self.detect(images)
+        return [self._prediction(dets, image.shape[:2]) for dets, image in
+                zip(found, images, strict=True)]

@@ -9,14 +9,12 @@ plain containers (Lightning 2.6 refuses OmegaConf objects in checkpoints).
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Sequence
 from typing import Any
 
 import lightning as L
 import numpy as np
 import torch
-from hydra.utils import instantiate
 from torchmetrics.classification import MulticlassConfusionMatrix
 
 from visionseg.data.folder import IGNORE_INDEX
@@ -27,6 +25,7 @@ from visionseg.metrics.instances import CocoSet, coco_mask_ap
 from visionseg.models.maskrcnn.method import MaskRCNNMethod, detections_from_output
 from visionseg.models.maskrcnn.network import COCO_ANCHORS, InstanceSegmenter
 from visionseg.models.module import plain
+from visionseg.models.optim import configure_optimizers, submodule_state
 from visionseg.models.segmenter import IMAGENET_MEAN, IMAGENET_STD
 from visionseg.registry import ConfigError
 
@@ -159,22 +158,9 @@ class MaskRCNNModule(L.LightningModule):
 
     def configure_optimizers(self) -> Any:
         params = [p for p in self.parameters() if p.requires_grad]
-        optimizer = instantiate(self.hparams.optimizer)(params=params)
-        if not self.hparams.scheduler:
-            return optimizer
-        scheduler_cfg = dict(self.hparams.scheduler)
-        interval = scheduler_cfg.pop("interval", "step")
-        monitor = scheduler_cfg.pop("monitor", "val/mIoU")
-        factory = instantiate(scheduler_cfg)
-        kwargs: dict[str, Any] = {}
-        if "total_steps" in inspect.signature(factory).parameters:
-            total = self.trainer.estimated_stepping_batches
-            kwargs["total_steps"] = int(total) if np.isfinite(total) else None
-        scheduler = factory(optimizer=optimizer, **kwargs)
-        return {
-            "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": scheduler, "interval": interval, "monitor": monitor},
-        }
+        return configure_optimizers(
+            self, params, self.hparams.optimizer, self.hparams.scheduler, default_interval="step"
+        )
 
     @classmethod
     def method_from_checkpoint(
@@ -183,9 +169,7 @@ class MaskRCNNModule(L.LightningModule):
         """Rebuild the network from a checkpoint (no weight download) as a Method."""
         meta = checkpoint["visionseg"]
         net = InstanceSegmenter.from_config(meta["net"])
-        state = checkpoint["state_dict"]
-        net.load_state_dict({k.removeprefix("net."): v for k, v in state.items()
-                             if k.startswith("net.")})
+        net.load_state_dict(submodule_state(checkpoint))
         kwargs.setdefault("score_threshold", meta["score_threshold"])
         kwargs.setdefault("mask_threshold", meta["mask_threshold"])
         return MaskRCNNMethod(net, meta["classes"], device=device, **kwargs)
