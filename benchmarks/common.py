@@ -37,3 +37,32 @@ class Timer:
     def __exit__(self, *exc) -> None:
         sync(self.device)
         self.seconds = time.perf_counter() - self.start
+
+
+def lightning_images_per_second(cfg, warmup: int, steps: int, batch: int,
+                                device: torch.device) -> float:
+    """Images/s of ``lightning.Trainer.fit`` on ``cfg.data`` and ``cfg.model``, as train.py
+    builds them, timed over ``steps`` steps after ``warmup`` (no validation, no logging)."""
+    import lightning as L
+    from hydra.utils import instantiate
+
+    class StepTimer(L.Callback):
+        start: float | None = None
+        end: float | None = None
+
+        def on_train_batch_start(self, trainer, module, batch, batch_idx):
+            if trainer.global_step == warmup and self.start is None:
+                sync(device)
+                self.start = time.perf_counter()
+
+        def on_train_end(self, trainer, module):
+            sync(device)
+            self.end = time.perf_counter()
+
+    timer = StepTimer()
+    trainer_cfg = {k: v for k, v in cfg.trainer.items() if k not in ("_target_", "plugins")}
+    trainer_cfg.update(max_steps=warmup + steps, max_epochs=-1, limit_val_batches=0,
+                       logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                       enable_model_summary=False, callbacks=[timer])
+    L.Trainer(**trainer_cfg).fit(instantiate(cfg.model), datamodule=instantiate(cfg.data))
+    return steps * batch / (timer.end - timer.start)

@@ -22,14 +22,13 @@ from pathlib import Path
 
 import albumentations as A
 import cv2
-import lightning as L
 import segmentation_models_pytorch as smp
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from torch.utils.data import DataLoader, Dataset
 
-from benchmarks.common import Timer, device_name, sync
+from benchmarks.common import Timer, device_name, lightning_images_per_second, sync
 from visionseg.data.synthetic import generate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -175,20 +174,6 @@ def loaders(args, root: Path, cfg) -> tuple[float, float]:
             _loader_rate(datamodule.train_dataloader(), args.steps))
 
 
-class _StepTimer(L.Callback):
-    def __init__(self, warmup: int, device: torch.device) -> None:
-        self.warmup, self.device, self.start, self.end = warmup, device, None, None
-
-    def on_train_batch_start(self, trainer, module, batch, batch_idx):
-        if trainer.global_step == self.warmup and self.start is None:
-            sync(self.device)
-            self.start = time.perf_counter()
-
-    def on_train_end(self, trainer, module):
-        sync(self.device)
-        self.end = time.perf_counter()
-
-
 def compose_cfg(args, device, root: Path):
     overrides = [
         f"data.root={root}",
@@ -209,22 +194,7 @@ def compose_cfg(args, device, root: Path):
 
 
 def visionseg_loop(args, device, cfg) -> float:
-    datamodule = instantiate(cfg.data)
-    model = instantiate(cfg.model)
-    timer = _StepTimer(args.warmup, device)
-    trainer_cfg = {k: v for k, v in cfg.trainer.items() if k not in ("_target_", "plugins")}
-    trainer_cfg.update(
-        max_steps=args.warmup + args.steps,
-        max_epochs=-1,
-        limit_val_batches=0,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        callbacks=[timer],
-    )
-    L.Trainer(**trainer_cfg).fit(model, datamodule=datamodule)
-    return args.steps * args.batch / (timer.end - timer.start)
+    return lightning_images_per_second(cfg, args.warmup, args.steps, args.batch, device)
 
 
 def main() -> None:
