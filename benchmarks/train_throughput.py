@@ -1,21 +1,29 @@
 """Training throughput: the loop train.py runs against bare torch + smp loops, same run.
 
     python -m benchmarks.train_throughput                      # CPU defaults (small)
-    python -m benchmarks.train_throughput --device cuda --size 512 --batch 16 --steps 60 \
-        --workers 8 --images 256
+    python -m benchmarks.train_throughput --device cuda --size 512 --batch 16 --steps 40 \
+        --workers 8 --images 256 [--compile]
 
-Three loops train the same U-Net on the same data, batch, size and precision:
+The same U-Net trains on the same data, batch, size and precision in each loop:
 - bare/tensors: smp model, AdamW, CE + Dice on tensors already in memory (no loader);
 - bare/disk: the straightforward expert loop: a torch DataLoader reading PNG files and
-  augmenting with albumentations, normalising in the worker, float tensors to the device;
-- visionseg: ``lightning.Trainer.fit`` with visionseg's data module and LightningModule,
-  exactly as ``python train.py`` builds them (uint8 to the device, normalised there).
-Each prints images/s after warm-up steps; ratios are visionseg / bare.
+  augmenting with albumentations (flips, rot90, affine, brightness/contrast, normalize) in
+  the worker, float tensors to the device, default memory layout on CPU;
+- visionseg: ``lightning.Trainer.fit`` with visionseg's data module and LightningModule
+  exactly as ``python train.py`` builds them (decoded-image cache, defect-seeking crops,
+  uint8 to the device, normalised there, channels-last);
+- visionseg/device-aug: the same with ``data/augment=device`` (workers only crop; flips,
+  rot90, affine and brightness/contrast run batched on the device).
+The loops run interleaved for ``--rounds`` rounds, so slow spells of a shared machine hit
+them alike; each figure is the median over rounds of images/s after warm-up steps.
+The loaders are also timed alone (no model), the device-aug one including its batched
+augmentation on the device. Ratios are visionseg / bare.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -45,7 +53,7 @@ def parse() -> argparse.Namespace:
     p.add_argument("--images", type=int, default=64)
     p.add_argument("--encoder", default="resnet34")
     p.add_argument("--compile", action="store_true")
-    p.add_argument("--cache", type=int, default=0, help="data.cache_bytes for visionseg")
+    p.add_argument("--rounds", type=int, default=3)
     return p.parse_args()
 
 
@@ -149,33 +157,43 @@ def bare_disk(args, device, root: Path) -> float:
     return args.steps * args.batch / (time.perf_counter() - start)
 
 
-def _loader_rate(loader, batches: int, warmup: int = 2) -> float:
-    """Images/s of iterating a loader alone (decode + augment + collate)."""
+def _loader_rate(loader, batches: int, device: torch.device, augment=None,
+                 warmup: int = 2) -> float:
+    """Images/s of iterating a loader alone (decode + augment + collate [+ device augment])."""
     done, images, start = 0, 0, None
     while done < warmup + batches:
         for batch in loader:
             if done == warmup:
+                sync(device)
                 start = time.perf_counter()
             elif done > warmup:
                 images += len(batch["image"] if isinstance(batch, dict) else batch[0])
+            if augment is not None:
+                augment(batch["image"].to(device), batch["mask"].to(device))
             done += 1
             if done == warmup + batches:
                 break
+    sync(device)
     return images / (time.perf_counter() - start)
 
 
-def loaders(args, root: Path, cfg) -> tuple[float, float]:
+def loaders(args, device, root: Path, cfgs: dict) -> dict[str, float]:
     bare = DataLoader(PngDataset(root, args.size), batch_size=args.batch, shuffle=True,
                       drop_last=True, num_workers=args.workers,
                       persistent_workers=args.workers > 0)
-    datamodule = instantiate(cfg.data)
-    datamodule.setup("fit")
-    return (_loader_rate(bare, args.steps),
-            _loader_rate(datamodule.train_dataloader(), args.steps))
+    rates = {"bare": _loader_rate(bare, args.steps, device)}
+    for name, cfg, cache in (("visionseg, no cache", cfgs["visionseg"], False),
+                             ("visionseg", cfgs["visionseg"], True),
+                             ("visionseg/device-aug", cfgs["visionseg/device-aug"], True)):
+        datamodule = instantiate(cfg.data, cache_bytes=cfg.data.cache_bytes if cache else 0)
+        datamodule.setup("fit")
+        rates[name] = _loader_rate(datamodule.train_dataloader(), args.steps, device,
+                                   datamodule.device_transform)
+    return rates
 
 
-def compose_cfg(args, device, root: Path):
-    overrides = [
+def compose_cfg(args, device, root: Path, *extra: str):
+    overrides = [*extra,
         f"data.root={root}",
         "data.synthetic=null",
         f"data.crop_size={args.size}",
@@ -188,13 +206,8 @@ def compose_cfg(args, device, root: Path):
     ]
     if device.type == "cuda":
         overrides.insert(0, "trainer=gpu")
-    overrides += [f"data.cache_bytes={args.cache}"]
     with initialize_config_dir(str(ROOT / "configs"), version_base="1.3"):
         return compose("train", overrides=overrides)
-
-
-def visionseg_loop(args, device, cfg) -> float:
-    return lightning_images_per_second(cfg, args.warmup, args.steps, args.batch, device)
 
 
 def main() -> None:
@@ -209,21 +222,43 @@ def main() -> None:
             f"device: {device_name(device)}; U-Net/{args.encoder} {args.size}x{args.size} "
             f"batch {args.batch}, {args.steps} timed steps after {args.warmup} warm-up, "
             f"{args.workers} loader workers, precision "
-            f"{'bf16-mixed' if device.type == 'cuda' else 'fp32'}"
+            f"{'bf16-mixed' if device.type == 'cuda' else 'fp32'}, {args.rounds} rounds"
+            + (", torch.compile" if args.compile else "")
         )
-        cfg = compose_cfg(args, device, root)
-        bare_loader, vs_loader = loaders(args, root, cfg)
-        results = {
-            "bare/tensors": bare_tensors(args, device),
-            "bare/disk": bare_disk(args, device, root),
-            "visionseg": visionseg_loop(args, device, cfg),
+        cfgs = {
+            "visionseg": compose_cfg(args, device, root),
+            "visionseg/device-aug": compose_cfg(args, device, root, "data/augment=device"),
         }
-    print(f"loader alone: bare {bare_loader:.1f} images/s, visionseg {vs_loader:.1f} images/s, "
-          f"ratio {vs_loader / bare_loader:.2f}")
-    for name, value in results.items():
-        print(f"{name:14s} {value:8.1f} images/s")
-    print(f"ratio visionseg / bare-tensors: {results['visionseg'] / results['bare/tensors']:.2f}")
-    print(f"ratio visionseg / bare-disk:    {results['visionseg'] / results['bare/disk']:.2f}")
+        loops = {
+            "bare/tensors": lambda: bare_tensors(args, device),
+            "bare/disk": lambda: bare_disk(args, device, root),
+            **{
+                name: (lambda cfg=cfg: lightning_images_per_second(
+                    cfg, args.warmup, args.steps, args.batch, device))
+                for name, cfg in cfgs.items()
+            },
+        }
+        loader_rates: dict[str, list[float]] = {}
+        results: dict[str, list[float]] = {name: [] for name in loops}
+        for round_ in range(args.rounds):
+            for name, rate in loaders(args, device, root, cfgs).items():
+                loader_rates.setdefault(name, []).append(rate)
+            for name, loop in loops.items():
+                results[name].append(loop())
+            print(f"round {round_ + 1}: " + ", ".join(
+                f"{name} {values[-1]:.1f}" for name, values in results.items()))
+    bare_loader = statistics.median(loader_rates["bare"])
+    print("loader alone (images/s, median):")
+    for name, values in loader_rates.items():
+        print(f"  {name:22s} {statistics.median(values):8.1f}   ratio to bare "
+              f"{statistics.median(values) / bare_loader:.2f}")
+    print("training (images/s, median):")
+    for name, values in results.items():
+        print(f"  {name:22s} {statistics.median(values):8.1f}")
+    for name in cfgs:
+        for bare in ("bare/tensors", "bare/disk"):
+            ratio = statistics.median(results[name]) / statistics.median(results[bare])
+            print(f"ratio {name} / {bare}: {ratio:.2f}")
 
 
 if __name__ == "__main__":

@@ -43,3 +43,16 @@ def test_local_encoder_weights_are_loaded(tmp_path):
     torch.save({"nothing.here": torch.zeros(1)}, wrong)
     with pytest.raises(WeightsUnavailableError, match="none of its tensors fit"):
         Segmenter("Unet", "resnet18", num_classes=2, encoder_weights=str(wrong))
+
+
+def test_channels_last_method_matches_the_default_layout():
+    from visionseg.methods.segmenter import SegmenterMethod
+
+    torch.manual_seed(0)
+    net = Segmenter("Unet", "resnet18", num_classes=3).eval()
+    images = torch.randint(0, 256, (2, 48, 40, 3), dtype=torch.uint8)
+    with torch.no_grad():
+        expected = torch.softmax(net(images.permute(0, 3, 1, 2).contiguous()), dim=1)
+    method = SegmenterMethod(net, ["a", "b", "c"], device="cpu", tile_size=None)
+    probs = method.probabilities(images.numpy())
+    assert torch.allclose(torch.from_numpy(probs), expected, atol=1e-4)

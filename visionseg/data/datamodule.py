@@ -38,6 +38,8 @@ class SegmentationDataModule(L.LightningDataModule):
     ``val`` falls back to a seeded ``val_fraction`` of train when ``ROOT/val`` is missing;
     ``test`` is optional. ``crop_size`` is the training crop the transforms produce.
     ``cache_bytes`` > 0 keeps the decoded training set in memory when it fits that bound.
+    ``device_transform`` (e.g. :class:`~visionseg.data.device_augment.DeviceAugment`)
+    augments each training batch on the training device, after ``train_transform``.
     Every split used is audited before training starts, so a bad file stops the run with
     one message listing the offending files. When ``root`` equals ``synthetic.root`` the
     built-in synthetic set is generated there first (once).
@@ -60,6 +62,7 @@ class SegmentationDataModule(L.LightningDataModule):
         seed: int = 0,
         train_transform: Callable | None = None,
         eval_transform: Callable | None = None,
+        device_transform: Callable | None = None,
         stretch16: bool = False,
         cache_bytes: int = 0,
         audit: bool = True,
@@ -79,6 +82,7 @@ class SegmentationDataModule(L.LightningDataModule):
         self.seed = seed
         self.train_transform = train_transform
         self.eval_transform = eval_transform
+        self.device_transform = device_transform
         self.stretch16 = stretch16
         self.cache_bytes = int(cache_bytes)
         self.audit = audit
@@ -160,6 +164,14 @@ class SegmentationDataModule(L.LightningDataModule):
             worker_init_fn=_worker_init if self.num_workers > 0 else None,
             collate_fn=self.collate_fn,
         )
+
+    def on_after_batch_transfer(self, batch: dict, dataloader_idx: int) -> dict:
+        trainer = self.trainer
+        if self.device_transform is not None and trainer is not None and trainer.training:
+            if hasattr(self.device_transform, "set_rank"):
+                self.device_transform.set_rank(trainer.global_rank)
+            batch["image"], batch["mask"] = self.device_transform(batch["image"], batch["mask"])
+        return batch
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", train=True)

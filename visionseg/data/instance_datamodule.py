@@ -129,6 +129,12 @@ class InstanceDataModule(SegmentationDataModule):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        if self.device_transform is not None:
+            raise ValueError(
+                "data.device_transform warps semantic masks only; Mask R-CNN targets (boxes, "
+                "instance masks) need train_transform (albumentations): set "
+                "data.device_transform=null"
+            )
         self.components_min_area = components_min_area
         self.min_instance_area = min_instance_area
         self.targets = InstanceTargets(self.classes, components_min_area)
