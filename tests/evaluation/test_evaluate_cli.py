@@ -106,3 +106,32 @@ def test_command_line_exits_non_zero_without_traceback(tmp_path, project_root):
     assert "split 'val' has no images/ folder" in proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
     assert not (tmp_path / "out").exists()
+
+
+def test_ground_truth_instances_come_from_the_instance_folder(tmp_path, project_root):
+    """Two touching scratches form one connected region; instances/ says they are two."""
+    (project_root / "configs" / "method" / "bars.yaml").write_text(
+        "_target_: toy_methods.TwoBars\n"
+    )
+    root = tmp_path / "data"
+    make_split(root, "train", 2)
+    for i in range(3):
+        image = np.full((24, 32, 3), 128, np.uint8)
+        mask = np.zeros((24, 32), np.uint8)
+        labels = np.zeros((24, 32), np.uint8)
+        image[5:8, 4:16], image[5:8, 16:28] = 230, 240
+        mask[5:8, 4:28] = 1
+        labels[5:8, 4:16], labels[5:8, 16:28] = 1, 2
+        write_png(root / "test" / "images" / f"t{i}.png", image)
+        write_png(root / "test" / "masks" / f"t{i}.png", mask, rgb=False)
+        if i < 2:
+            write_png(root / "test" / "instances" / f"t{i}.png", labels, rgb=False)
+    out = tmp_path / "out"
+    assert run(_cfg(root, out, "baselines=[bars]")) == 0
+    instances = json.loads((out / "metrics.json").read_text())["methods"]["bars"]["none"][
+        "instances"
+    ]
+    # The two annotated images: 2 + 2 matches. The third has no instance file, so its
+    # ground truth is the one connected region: one half-bar matches it (IoU exactly 0.5),
+    # the other is a false positive. From connected regions alone it would be 3 TP, 3 FP.
+    assert instances["tp"] == 5 and instances["fn"] == 0 and instances["fp"] == 1

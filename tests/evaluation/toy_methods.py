@@ -108,3 +108,18 @@ class ClearClass(PostProcess):
 
     def __call__(self, image, pred):
         return pred.with_(mask=np.where(pred.mask == self.class_id, 0, pred.mask))
+
+
+class TwoBars(DarkSpots):
+    """Scratch instances told apart by brightness: 225-235 is one bar, 236-245 the other."""
+
+    name = "bars"
+
+    def predict(self, image):
+        value = image[..., 0].astype(int)
+        labels = np.where((value >= 225) & (value <= 235), 1, 0)
+        labels = np.where((value >= 236) & (value <= 245), 2, labels).astype(np.int32)
+        present = [i for i in (1, 2) if (labels == i).any()]
+        labels = np.searchsorted([0, *present], labels).astype(np.int32) * (labels > 0)
+        inst = Instances(labels, np.ones(len(present), np.int64), np.full(len(present), 0.9))
+        return Prediction((labels > 0).astype(np.uint8), instances=inst)

@@ -16,6 +16,7 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from visionseg.data.folder import DatasetError, Sample, load_split
+from visionseg.data.instances import InstanceTargets
 from visionseg.evaluation.errors import EvaluationError
 from visionseg.evaluation.pipeline import evaluate_and_report
 from visionseg.evaluation.runner import PostProcess
@@ -128,6 +129,11 @@ def run(cfg: DictConfig) -> int:
         checkpoints = load_checkpoints(names(cfg.ckpt), str(cfg.device))
         classes = _classes(cfg, checkpoints)
         samples = load_split(cfg.data.root, cfg.split, len(classes), audit=cfg.audit)
+        samples, problems = InstanceTargets(classes).attach(samples, audit=cfg.audit)
+        if problems:
+            raise DatasetError(
+                f"{cfg.data.root}: {len(problems)} instance annotation problem(s)", problems
+            )
         train = _train_samples(cfg, len(classes))
         methods = checkpoints + build_baselines(names(cfg.baselines), classes)
         if not methods:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from visionseg.data.folder import Sample
+from visionseg.data.instances import InstanceTargets
 from visionseg.data.pairs import TrainPairs
 from visionseg.evaluation.accumulator import EntryAccumulator, ImageTarget
 from visionseg.evaluation.errors import EvaluationError
@@ -27,12 +28,7 @@ from visionseg.evaluation.settings import EvalSettings
 from visionseg.io.images import ImageReadError, read_image, read_mask
 from visionseg.methods.base import Method
 from visionseg.methods.prediction import Instances, Prediction
-from visionseg.metrics.instances import (
-    CocoSet,
-    instances_from_labels,
-    read_instance_labels,
-    semantic_instances,
-)
+from visionseg.metrics.instances import CocoSet, mask_out
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +102,7 @@ def evaluate(
         for chain in chain_map
     }
     gt_instances = CocoSet()
+    targets = InstanceTargets(classes, settings.gt_instance_min_area)
     rows: list[dict[str, Any]] = []
     support = np.zeros(len(classes), np.int64)
     sizes: set[tuple[int, int]] = set()
@@ -120,7 +117,7 @@ def evaluate(
         sizes.add(gt.shape)
         support += np.bincount(gt.ravel(), minlength=256)[: len(classes)]
         target = ImageTarget(
-            sample.name, gt, len(classes), settings, _gt_instances(sample, gt, classes, settings)
+            sample.name, gt, len(classes), settings, _gt_instances(sample, gt, targets, settings)
         )
         gt_instances.add(index, gt.shape, target.instances)
         gt_defects += target.regions.count()
@@ -229,15 +226,16 @@ def _load(
 
 
 def _gt_instances(
-    sample: Sample, gt: np.ndarray, classes: list[str], settings: EvalSettings
+    sample: Sample, gt: np.ndarray, targets: InstanceTargets, settings: EvalSettings
 ) -> Instances:
-    path = getattr(sample, "instances", None)
-    if path is not None and Path(path).is_file():
-        labels = read_instance_labels(path)
-        if labels.shape == gt.shape:
-            return instances_from_labels(np.where(gt == settings.ignore_index, 0, labels), gt,
-                                         len(classes))
-    return semantic_instances(gt, len(classes), settings.gt_instance_min_area)
+    """Ground-truth instances from the sample's annotation (instance PNG, COCO, LabelMe),
+    else the connected regions of each class; ignored pixels belong to no instance."""
+    try:
+        found = targets.read(sample, gt)
+    except (ValueError, ImageReadError) as err:
+        log.warning("%s; its instances are taken from the class mask", err)
+        found = targets.read(Sample(sample.name, sample.image, sample.mask), gt)
+    return mask_out(found, gt != settings.ignore_index)
 
 
 def _run_method(method, name, image, shape, num_classes, image_name, failures):
