@@ -55,6 +55,25 @@ def test_crf_refines_hard_labels_with_derived_probabilities():
     assert np.array_equal(out.instances.labels > 0, out.mask > 0)
 
 
+@needs_crf
+def test_reduced_resolution_refines_like_full_resolution():
+    image, truth = sharp_shape()
+    image = cv2.resize(image, None, fx=3, fy=3, interpolation=cv2.INTER_NEAREST)
+    truth = cv2.resize(truth.astype(np.uint8), None, fx=3, fy=3,
+                       interpolation=cv2.INTER_NEAREST) == 1
+    fg = np.clip(cv2.GaussianBlur(truth.astype(np.float32), (0, 0), 15) * 1.4, 0.02, 0.98)
+    pred = Prediction.from_probs(np.stack([1 - fg, fg]))
+    full = DenseCRF(gaussian_sxy=9, bilateral_sxy=30)(image, pred)
+    reduced = DenseCRF(gaussian_sxy=9, bilateral_sxy=30, max_pixels=64 * 72)(image, pred)
+    assert reduced.probs.shape == pred.probs.shape
+    assert np.allclose(reduced.probs.sum(axis=0), 1.0, atol=1e-4)
+    before = iou(pred.mask == 1, truth)
+    assert iou(reduced.mask == 1, truth) > before + 0.05
+    assert np.mean(reduced.mask == full.mask) > 0.97
+    with pytest.raises(ValueError, match="max_pixels"):
+        DenseCRF(max_pixels=10)
+
+
 def test_hard_probabilities():
     mask = np.array([[0, 2], [1, 0]], np.uint8)
     probs = hard_probabilities(mask, 3, 0.7)
