@@ -70,3 +70,31 @@ def test_glob_and_earlier_outputs_survive_a_failing_rerun(tmp_path):
     assert summary["failed"] == 1 and "device lost" in summary["results"][0]["error"]
     assert (out / "masks/x1.png").read_bytes() == before
     assert not [p for p in out.rglob("*") if ".part" in p.name]
+
+
+def test_parallel_read_ahead_keeps_order_and_stops_early(tmp_path):
+    import threading
+
+    from visionseg.inference.runner import _read_ahead
+
+    paths = []
+    for i in range(11):
+        path = tmp_path / f"{i:02d}.png"
+        if i == 4:
+            path.write_bytes(b"not a png")
+        else:
+            _image(path, [(10 + i, 10)])
+        paths.append(path)
+    names = [p.stem for p in paths]
+    batches = list(_read_ahead(paths, names, batch_size=4, prefetch=1, threads=3))
+    assert [len(b) for b in batches] == [4, 4, 3]
+    flat = [item for batch in batches for item in batch]
+    assert [name for _, name, _ in flat] == names
+    assert isinstance(flat[4][2], Exception) and str(paths[4]) in str(flat[4][2])
+    assert all(isinstance(item, np.ndarray) for i, (_, _, item) in enumerate(flat) if i != 4)
+    # A consumer that stops after one batch leaves no reader thread behind.
+    before = threading.active_count()
+    reader = _read_ahead(paths, names, batch_size=2, prefetch=1, threads=3)
+    next(reader)
+    reader.close()
+    assert threading.active_count() <= before

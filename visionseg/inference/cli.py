@@ -49,6 +49,8 @@ def infer(cfg: DictConfig) -> dict[str, Any]:
         batch_size=cfg.batch_size,
         overlays=cfg.overlays,
         overlay_alpha=cfg.overlay_alpha,
+        **({"reader_threads": cfg.io_threads, "writer_threads": cfg.io_threads}
+           if cfg.get("io_threads") else {}),
     )
     summary = run_inference(
         method, paths, Path(cfg.output), chain, settings, show_progress=cfg.progress

@@ -1,17 +1,21 @@
 """Stream images through a Method and a post-processing chain into output files.
 
-Reading runs ahead in a background thread and writing happens in a small thread pool,
-so disk work overlaps with prediction; at most a few batches of images are in memory.
+Images are decoded ahead by a few threads (OpenCV releases the GIL, so a 2048 px PNG
+per thread at a time) and outputs are encoded and written by a thread pool, so disk work
+overlaps with prediction; at most a few batches of images are in memory.
 A file that cannot be read or processed is recorded in ``summary.json`` with its reason
 and the run carries on; every output file is written atomically.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
+import os
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -46,6 +50,9 @@ DEFECT_COLUMNS = [
 ]
 
 
+DEFAULT_IO_THREADS = max(2, min(8, (os.cpu_count() or 2) // 2))
+
+
 @dataclass
 class InferenceSettings:
     """How outputs are judged and written."""
@@ -55,32 +62,45 @@ class InferenceSettings:
     overlays: bool = True
     overlay_alpha: float = 0.5
     prefetch: int = 2
-    writer_threads: int = 2
+    reader_threads: int = DEFAULT_IO_THREADS
+    writer_threads: int = DEFAULT_IO_THREADS
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def _read_one(path: Path) -> np.ndarray | Exception:
+    try:
+        return read_image(path)
+    except (ImageReadError, OSError, MemoryError) as err:
+        return err
+
+
 def _read_ahead(
-    paths: Sequence[Path], names: Sequence[str], batch_size: int, prefetch: int
+    paths: Sequence[Path], names: Sequence[str], batch_size: int, prefetch: int, threads: int
 ) -> Iterator[list[tuple[Path, str, np.ndarray | Exception]]]:
-    """Batches of ``(path, name, image or the error reading it)``, read in a thread."""
+    """Batches of ``(path, name, image or the error reading it)``, in order, decoded by
+    ``threads`` threads at most ``threads`` images ahead of the batches queued."""
     q: queue.Queue = queue.Queue(maxsize=max(prefetch, 1))
     done = object()
     stop = threading.Event()
 
     def reader() -> None:
+        todo = iter(zip(paths, names, strict=True))
+        window: deque = deque()
         batch: list = []
-        for path, name in zip(paths, names, strict=True):
-            if stop.is_set():
-                return
-            try:
-                item: np.ndarray | Exception = read_image(path)
-            except (ImageReadError, OSError, MemoryError) as err:
-                item = err
-            batch.append((path, name, item))
-            if len(batch) == batch_size:
-                q.put(batch)
-                batch = []
-        if batch:
+        with ThreadPoolExecutor(max_workers=max(threads, 1)) as pool:
+            for path, name in itertools.islice(todo, max(threads, 1)):
+                window.append((path, name, pool.submit(_read_one, path)))
+            while window and not stop.is_set():
+                path, name, future = window.popleft()
+                for following in itertools.islice(todo, 1):
+                    window.append((*following, pool.submit(_read_one, following[0])))
+                batch.append((path, name, future.result()))
+                if len(batch) == batch_size:
+                    q.put(batch)
+                    batch = []
+            for *_, future in window:
+                future.cancel()
+        if batch and not stop.is_set():
             q.put(batch)
         q.put(done)
 
@@ -91,6 +111,11 @@ def _read_ahead(
             yield batch
     finally:
         stop.set()
+        while thread.is_alive():
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                thread.join(0.05)
 
 
 def run_inference(
@@ -122,7 +147,8 @@ def run_inference(
     )
     with progress, ThreadPoolExecutor(max_workers=settings.writer_threads) as pool:
         task = progress.add_task(f"{method.name}", total=len(paths))
-        for batch in _read_ahead(paths, names, settings.batch_size, settings.prefetch):
+        for batch in _read_ahead(paths, names, settings.batch_size, settings.prefetch,
+                                 settings.reader_threads):
             good = [(p, n, img) for p, n, img in batch if isinstance(img, np.ndarray)]
             for path, name, err in batch:
                 if not isinstance(err, np.ndarray):

@@ -42,11 +42,16 @@ class SegmenterMethod(NetworkMethod):
     @torch.inference_mode()
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         """``N x h x w x 3`` uint8 -> ``N x C x h x w`` float32 softmax probabilities."""
+        return self.device_probabilities(images).cpu().numpy()
+
+    @torch.inference_mode()
+    def device_probabilities(self, images: np.ndarray) -> torch.Tensor:
+        """As :meth:`probabilities`, left on the network's device (for tiled blending)."""
         batch = torch.from_numpy(np.ascontiguousarray(images)).to(self.device, non_blocking=True)
         batch = batch.permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
             logits = self.net(batch)
-        return torch.softmax(logits.float(), dim=1).cpu().numpy()
+        return torch.softmax(logits.float(), dim=1)
 
     def _keep_probs(self, image: np.ndarray) -> bool:
         return image.shape[0] * image.shape[1] * self.num_classes * 4 <= self.max_probs_bytes
@@ -57,7 +62,7 @@ class SegmenterMethod(NetworkMethod):
     def predict_large(self, image: np.ndarray) -> Prediction:
         mask, conf, probs = predict_tiled(
             image,
-            self.probabilities,
+            self.device_probabilities,
             self.num_classes,
             tile=self.tile_size,
             overlap=self.tile_overlap,
