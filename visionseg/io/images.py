@@ -74,9 +74,8 @@ def read_image(path: str | os.PathLike, stretch16: bool = False) -> np.ndarray:
         raise ImageReadError(path, f"unsupported image shape {array.shape}")
     if array.shape[2] == 1:
         return np.ascontiguousarray(np.repeat(array, 3, axis=2))
-    if array.shape[2] == 4:
-        array = array[:, :, :3]
-    return np.ascontiguousarray(array[:, :, ::-1])
+    code = cv2.COLOR_BGRA2RGB if array.shape[2] == 4 else cv2.COLOR_BGR2RGB
+    return cv2.cvtColor(array, code)
 
 
 def read_mask(path: str | os.PathLike) -> np.ndarray:
