@@ -10,13 +10,15 @@ The same U-Net trains on the same data, batch, size and precision in each loop:
   augmenting with albumentations (flips, rot90, affine, brightness/contrast, normalize) in
   the worker, float tensors to the device, default memory layout on CPU;
 - visionseg: ``lightning.Trainer.fit`` with visionseg's data module and LightningModule
-  exactly as ``python train.py`` builds them (decoded-image cache, defect-seeking crops,
-  uint8 to the device, normalised there, channels-last);
-- visionseg/device-aug: the same with ``data/augment=device`` (workers only crop; flips,
-  rot90, affine and brightness/contrast run batched on the device).
+  exactly as ``python train.py`` (CPU) or ``python train.py trainer=gpu`` (CUDA) builds
+  them: decoded-image cache, defect-seeking crops, uint8 to the device, normalised there,
+  channels-last, fused AdamW; augmentation per image in the workers on CPU, batched on the
+  device under ``trainer=gpu``;
+- the same with the other augmentation mode: ``visionseg/data/augment=device`` on CPU,
+  ``visionseg/data/augment=albumentations`` on CUDA.
 The loops run interleaved for ``--rounds`` rounds, so slow spells of a shared machine hit
 them alike; each figure is the median over rounds of images/s after warm-up steps.
-The loaders are also timed alone (no model), the device-aug one including its batched
+The loaders are also timed alone (no model), a device-augmenting one including its batched
 augmentation on the device. Ratios are visionseg / bare.
 """
 
@@ -160,31 +162,38 @@ def bare_disk(args, device, root: Path) -> float:
 def _loader_rate(loader, batches: int, device: torch.device, augment=None,
                  warmup: int = 2) -> float:
     """Images/s of iterating a loader alone (decode + augment + collate [+ device augment])."""
-    done, images, start = 0, 0, None
-    while done < warmup + batches:
-        for batch in loader:
-            if done == warmup:
-                sync(device)
-                start = time.perf_counter()
-            elif done > warmup:
-                images += len(batch["image"] if isinstance(batch, dict) else batch[0])
-            if augment is not None:
-                augment(batch["image"].to(device), batch["mask"].to(device))
-            done += 1
-            if done == warmup + batches:
-                break
+
+    def endless():
+        while True:
+            yield from loader
+
+    def take(batch) -> int:
+        images, masks = (batch["image"], batch["mask"]) if isinstance(batch, dict) else batch
+        if augment is not None:
+            augment(images.to(device), masks.to(device))
+        return len(images)
+
+    stream = endless()
+    for _ in range(warmup):
+        take(next(stream))
+    sync(device)
+    start = time.perf_counter()
+    images = sum(take(next(stream)) for _ in range(batches))
     sync(device)
     return images / (time.perf_counter() - start)
 
 
 def loaders(args, device, root: Path, cfgs: dict) -> dict[str, float]:
+    """Images/s of the bare loader, visionseg's without and with the cache, and the other
+    augmentation mode's."""
     bare = DataLoader(PngDataset(root, args.size), batch_size=args.batch, shuffle=True,
                       drop_last=True, num_workers=args.workers,
                       persistent_workers=args.workers > 0)
     rates = {"bare": _loader_rate(bare, args.steps, device)}
+    other = next(name for name in cfgs if name != "visionseg")
     for name, cfg, cache in (("visionseg, no cache", cfgs["visionseg"], False),
                              ("visionseg", cfgs["visionseg"], True),
-                             ("visionseg/device-aug", cfgs["visionseg/device-aug"], True)):
+                             (other, cfgs[other], True)):
         datamodule = instantiate(cfg.data, cache_bytes=cfg.data.cache_bytes if cache else 0)
         datamodule.setup("fit")
         rates[name] = _loader_rate(datamodule.train_dataloader(), args.steps, device,
@@ -225,9 +234,10 @@ def main() -> None:
             f"{'bf16-mixed' if device.type == 'cuda' else 'fp32'}, {args.rounds} rounds"
             + (", torch.compile" if args.compile else "")
         )
+        other = "data/augment=" + ("albumentations" if device.type == "cuda" else "device")
         cfgs = {
             "visionseg": compose_cfg(args, device, root),
-            "visionseg/device-aug": compose_cfg(args, device, root, "data/augment=device"),
+            f"visionseg/{other}": compose_cfg(args, device, root, other),
         }
         loops = {
             "bare/tensors": lambda: bare_tensors(args, device),
@@ -250,11 +260,11 @@ def main() -> None:
     bare_loader = statistics.median(loader_rates["bare"])
     print("loader alone (images/s, median):")
     for name, values in loader_rates.items():
-        print(f"  {name:22s} {statistics.median(values):8.1f}   ratio to bare "
+        print(f"  {name:38s} {statistics.median(values):8.1f}   ratio to bare "
               f"{statistics.median(values) / bare_loader:.2f}")
     print("training (images/s, median):")
     for name, values in results.items():
-        print(f"  {name:22s} {statistics.median(values):8.1f}")
+        print(f"  {name:38s} {statistics.median(values):8.1f}")
     for name in cfgs:
         for bare in ("bare/tensors", "bare/disk"):
             ratio = statistics.median(results[name]) / statistics.median(results[bare])
