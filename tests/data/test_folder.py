@@ -86,3 +86,18 @@ def test_regenerating_with_other_settings_leaves_no_stale_files(tmp_path):
     root = generate(tmp_path / "s", splits={"train": 6, "val": 2}, size=32, seed=0)
     generate(root, splits={"train": 3}, size=32, seed=0)
     assert len(list_split(root, "train")) == 3 and not (root / "val").exists()
+
+
+def test_preload_gives_up_when_larger_images_overrun_the_bound(tmp_path):
+    from visionseg.data.dataset import SegmentationDataset
+    from visionseg.io import write_png
+
+    for i, size in enumerate((8, 8, 64, 8)):
+        write_png(tmp_path / "train" / "images" / f"{i}.png", np.zeros((size, size, 3), np.uint8))
+        write_png(tmp_path / "train" / "masks" / f"{i}.png", np.zeros((size, size), np.uint8),
+                  rgb=False)
+    dataset = SegmentationDataset(list_split(tmp_path, "train"))
+    # The first image suggests 4 x 256 bytes; the 64 px one alone takes 16 KiB.
+    assert not dataset.preload(max_bytes=4096, threads=2) and dataset.cache is None
+    assert dataset.preload(max_bytes=10**6, threads=2) and len(dataset.cache) == 4
+    assert [image.shape[0] for image, _ in dataset.cache] == [8, 8, 64, 8]
