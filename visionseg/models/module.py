@@ -19,7 +19,7 @@ from torchmetrics.classification import MulticlassConfusionMatrix
 from visionseg.data.folder import IGNORE_INDEX
 from visionseg.methods.segmenter import SegmenterMethod
 from visionseg.metrics.confusion import summarize_confusion
-from visionseg.models.optim import configure_optimizers, submodule_state
+from visionseg.models.optim import checkpoint_meta, configure_optimizers, submodule_state
 from visionseg.models.segmenter import IMAGENET_MEAN, IMAGENET_STD, Segmenter
 
 
@@ -160,12 +160,7 @@ class SegmentationModule(L.LightningModule):
         return SegmenterMethod(self.net, self.classes, **kwargs)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        checkpoint["visionseg"] = {
-            "module": f"{type(self).__module__}.{type(self).__qualname__}",
-            "classes": self.classes,
-            "net": self.net.config,
-            "image_size": self.hparams.image_size,
-        }
+        checkpoint["visionseg"] = checkpoint_meta(self)
 
 
 def _finite(value: float) -> float:

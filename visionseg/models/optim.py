@@ -48,3 +48,15 @@ def submodule_state(checkpoint: dict, prefix: str = "net.") -> dict[str, torch.T
     return {
         k[len(prefix) :]: v for k, v in checkpoint["state_dict"].items() if k.startswith(prefix)
     }
+
+
+def checkpoint_meta(module: L.LightningModule, **extra: Any) -> dict[str, Any]:
+    """What :func:`~visionseg.models.checkpoint.load_method` needs to rebuild ``module``'s
+    network without Hydra: its class, classes, network config, training size, ``extra``."""
+    return {
+        "module": f"{type(module).__module__}.{type(module).__qualname__}",
+        "classes": module.classes,
+        "net": module.net.config,
+        "image_size": module.hparams.image_size,
+        **extra,
+    }

@@ -25,7 +25,7 @@ from visionseg.metrics.instances import CocoSet, coco_mask_ap
 from visionseg.models.maskrcnn.method import MaskRCNNMethod, detections_from_output
 from visionseg.models.maskrcnn.network import COCO_ANCHORS, InstanceSegmenter
 from visionseg.models.module import plain
-from visionseg.models.optim import configure_optimizers, submodule_state
+from visionseg.models.optim import checkpoint_meta, configure_optimizers, submodule_state
 from visionseg.models.segmenter import IMAGENET_MEAN, IMAGENET_STD
 from visionseg.registry import ConfigError
 
@@ -182,14 +182,11 @@ class MaskRCNNModule(L.LightningModule):
         return MaskRCNNMethod(self.net, self.classes, **kwargs)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        checkpoint["visionseg"] = {
-            "module": f"{type(self).__module__}.{type(self).__qualname__}",
-            "classes": self.classes,
-            "net": self.net.config,
-            "image_size": self.hparams.image_size,
-            "score_threshold": self.hparams.score_threshold,
-            "mask_threshold": self.hparams.mask_threshold,
-        }
+        checkpoint["visionseg"] = checkpoint_meta(
+            self,
+            score_threshold=self.hparams.score_threshold,
+            mask_threshold=self.hparams.mask_threshold,
+        )
 
 
 def target_instances(target: dict[str, torch.Tensor], height: int, width: int) -> Instances:
