@@ -59,25 +59,26 @@ def parse() -> argparse.Namespace:
     return p.parse_args()
 
 
-def _transforms(size: int, normalize: bool) -> A.Compose:
-    ops = [
-        A.RandomCrop(height=size, width=size),
-        A.HorizontalFlip(p=0.5),
-        A.VerticalFlip(p=0.5),
-        A.RandomRotate90(p=0.5),
-        A.Affine(scale=(0.9, 1.1), rotate=(-10, 10), p=0.3),
-        A.RandomBrightnessContrast(p=0.5),
-    ]
-    if normalize:
-        ops.append(A.Normalize())
-    return A.Compose(ops, seed=0)
+def _transforms(size: int) -> A.Compose:
+    return A.Compose(
+        [
+            A.RandomCrop(height=size, width=size),
+            A.HorizontalFlip(p=0.5),
+            A.VerticalFlip(p=0.5),
+            A.RandomRotate90(p=0.5),
+            A.Affine(scale=(0.9, 1.1), rotate=(-10, 10), p=0.3),
+            A.RandomBrightnessContrast(p=0.5),
+            A.Normalize(),
+        ],
+        seed=0,
+    )
 
 
 class PngDataset(Dataset):
     def __init__(self, root: Path, size: int) -> None:
         self.images = sorted((root / "train" / "images").glob("*.png"))
         self.masks = sorted((root / "train" / "masks").glob("*.png"))
-        self.transform = _transforms(size, normalize=True)
+        self.transform = _transforms(size)
 
     def __len__(self) -> int:
         return len(self.images)

@@ -28,7 +28,7 @@ from visionseg.evaluation.settings import EvalSettings
 from visionseg.io.images import ImageReadError, read_image, read_mask
 from visionseg.methods.base import Method
 from visionseg.methods.prediction import Instances, Prediction
-from visionseg.metrics.instances import CocoSet, mask_out
+from visionseg.metrics.instances import CocoSet, mask_out, semantic_instances
 
 log = logging.getLogger(__name__)
 
@@ -234,7 +234,7 @@ def _gt_instances(
         found = targets.read(sample, gt)
     except (ValueError, ImageReadError) as err:
         log.warning("%s; its instances are taken from the class mask", err)
-        found = targets.read(Sample(sample.name, sample.image, sample.mask), gt)
+        found = semantic_instances(gt, len(targets.classes), targets.min_area)
     return mask_out(found, gt != settings.ignore_index)
 
 
