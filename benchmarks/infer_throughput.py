@@ -24,10 +24,10 @@ import numpy as np
 import torch
 
 from benchmarks.common import Timer, device_name
+from visionseg.core.tiling import tile_starts
 from visionseg.inference.runner import InferenceSettings, run_inference
-from visionseg.inference.tiling import tile_starts
-from visionseg.methods.segmenter import SegmenterMethod
-from visionseg.models.segmenter import Segmenter
+from visionseg.models.smp.method import SegmenterMethod
+from visionseg.models.smp.network import Segmenter
 
 
 def parse() -> argparse.Namespace:

@@ -21,8 +21,8 @@ import numpy as np
 import torch
 
 from visionseg.inference.runner import InferenceSettings, run_inference
-from visionseg.methods.segmenter import SegmenterMethod
-from visionseg.models.segmenter import Segmenter
+from visionseg.models.smp.method import SegmenterMethod
+from visionseg.models.smp.network import Segmenter
 
 
 def main() -> None:

@@ -7,12 +7,12 @@ import logging
 import sys
 from collections.abc import Iterator
 
+from visionseg.core.errors import ConfigError
 from visionseg.data.folder import DatasetError
 from visionseg.inference.inputs import InputError
 from visionseg.io.images import ImageReadError
 from visionseg.models.checkpoint import CheckpointError
-from visionseg.models.segmenter import WeightsUnavailableError
-from visionseg.registry import ConfigError
+from visionseg.models.smp.network import WeightsUnavailableError
 
 USER_ERRORS = (
     DatasetError,

@@ -11,6 +11,8 @@ from typing import Any
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
+from visionseg.core.errors import ConfigError
+
 # Command-line keys that name a Hydra config group folder (so Hydra would take them for a
 # group choice) -> the config key that holds them.
 ALIASES = {"postprocess": "chains"}
@@ -24,10 +26,6 @@ def apply_aliases(argv: Sequence[str], aliases: dict[str, str] | None = None) ->
         key, sep, value = arg.partition("=")
         out.append(f"{aliases[key]}={value}" if sep and key in aliases else arg)
     return out
-
-
-class ConfigError(ValueError):
-    """A configuration value that names nothing usable; the message says what exists."""
 
 
 def config_dir() -> Path:

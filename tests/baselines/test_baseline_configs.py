@@ -11,7 +11,7 @@ from omegaconf import OmegaConf
 
 from tests.baselines.shapes import disc, lit_part, to_rgb
 from visionseg.baselines.base import RegionBaseline
-from visionseg.methods import Method, Prediction
+from visionseg.core import Method, Prediction
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "method"
 BASELINES = ["otsu", "multi_otsu", "adaptive", "watershed", "kmeans"]

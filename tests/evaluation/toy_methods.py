@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from visionseg.methods import Instances, Method, Prediction
+from visionseg.core import Instances, Method, Prediction
 from visionseg.metrics.instances import semantic_instances
 from visionseg.postprocess.base import PostProcess
 

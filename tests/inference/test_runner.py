@@ -4,10 +4,10 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from visionseg.core import Method, Prediction
 from visionseg.inference.inputs import expand_inputs
 from visionseg.inference.runner import InferenceSettings, run_inference
 from visionseg.io import read_mask
-from visionseg.methods import Method, Prediction
 
 
 class DarkPixels(Method):

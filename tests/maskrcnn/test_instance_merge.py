@@ -7,10 +7,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from visionseg.inference.instance_merge import (
+from visionseg.core.instance_merge import (
     Detection,
     merge_across_seams,
-    rasterize,
+    paint_instances,
 )
 from visionseg.models.maskrcnn.method import MaskRCNNMethod
 
@@ -103,7 +103,7 @@ def test_rasterize_gives_pixels_to_the_higher_score():
     low = Detection(0, 0, np.ones((6, 6), np.float32), 0.6, 1)
     high = Detection(3, 3, np.ones((6, 6), np.float32), 0.8, 2)
     hidden = Detection(4, 4, np.ones((2, 2), np.float32), 0.55, 1)
-    mask, confidence, inst = rasterize([low, high, hidden], (10, 10))
+    mask, confidence, inst = paint_instances([low, high, hidden], (10, 10))
     assert len(inst) == 2 and inst.scores.tolist() == [0.8, 0.6]
     assert (inst.labels == 1).sum() == 36 and (inst.labels == 2).sum() == 36 - 9
     assert mask[4, 4] == 2 and mask[0, 0] == 1 and mask[9, 0] == 0

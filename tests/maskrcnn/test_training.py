@@ -14,13 +14,13 @@ import torch
 from hydra import compose, initialize_config_dir
 
 from tests.conftest import ROOT, run_script
+from visionseg.core.errors import ConfigError
 from visionseg.data.synthetic import generate
 from visionseg.io.images import read_image
 from visionseg.models.checkpoint import load_method, read_checkpoint
 from visionseg.models.maskrcnn.method import MaskRCNNMethod
 from visionseg.models.maskrcnn.module import MaskRCNNModule
-from visionseg.models.segmenter import WeightsUnavailableError
-from visionseg.registry import ConfigError
+from visionseg.models.smp.network import WeightsUnavailableError
 
 CLASSES = ["background", "scratch", "spot", "stain"]
 FAST = (

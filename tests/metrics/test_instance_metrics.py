@@ -8,7 +8,7 @@ import pytest
 from random_masks import blob_mask
 from scipy.optimize import linear_sum_assignment
 
-from visionseg.methods import Instances
+from visionseg.core import Instances
 from visionseg.metrics import InstanceCounts, mask_ap, semantic_instances
 
 C = 4

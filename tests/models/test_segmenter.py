@@ -2,7 +2,7 @@ import pytest
 import segmentation_models_pytorch as smp
 import torch
 
-from visionseg.models.segmenter import Segmenter, WeightsUnavailableError
+from visionseg.models.smp.network import Segmenter, WeightsUnavailableError
 
 
 @pytest.mark.parametrize("size", [(37, 50), (64, 64), (1, 33)])
@@ -46,7 +46,7 @@ def test_local_encoder_weights_are_loaded(tmp_path):
 
 
 def test_channels_last_method_matches_the_default_layout():
-    from visionseg.methods.segmenter import SegmenterMethod
+    from visionseg.models.smp.method import SegmenterMethod
 
     torch.manual_seed(0)
     net = Segmenter("Unet", "resnet18", num_classes=3).eval()

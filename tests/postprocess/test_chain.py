@@ -9,7 +9,7 @@ import pytest
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from visionseg.methods import Instances, Prediction
+from visionseg.core import Instances, Prediction
 from visionseg.postprocess import Chain, DenseCRF, Morphology, PostProcess
 from visionseg.postprocess.instances import sync_instances
 

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from visionseg.methods import Instances, Prediction
+from visionseg.core import Instances, Prediction
 from visionseg.postprocess.crf import DenseCRF, hard_probabilities
 
 needs_crf = pytest.mark.skipif(

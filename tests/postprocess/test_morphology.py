@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 from skimage.morphology import remove_small_holes, remove_small_objects
 
-from visionseg.methods import Instances, Prediction
+from visionseg.core import Instances, Prediction
+from visionseg.core.regions import remove_small_regions
 from visionseg.postprocess import Morphology
-from visionseg.postprocess.morphology import fill_small_holes, remove_small_regions
+from visionseg.postprocess.morphology import fill_small_holes
 
 IMAGE = np.zeros((48, 64, 3), np.uint8)
 

@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from visionseg.core import Method, Prediction
 from visionseg.data.folder import list_split
 from visionseg.evaluation import Identity, evaluate_and_report
 from visionseg.io import write_png
-from visionseg.methods import Method, Prediction
 from visionseg.metrics import semantic_instances
 
 CLASSES = ["background", "scratch", "spot"]

@@ -21,8 +21,9 @@ from skimage.feature import peak_local_max
 from skimage.filters import sobel
 from skimage.segmentation import watershed
 
-from visionseg.baselines.base import State, connected_regions
+from visionseg.baselines.base import State
 from visionseg.baselines.threshold import OtsuBaseline
+from visionseg.core.regions import connected_regions
 
 
 def _distance_markers(

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from visionseg.core.prediction import Instances
 from visionseg.data.convert.annotations import (
     AnnotatedImage,
     class_problems,
@@ -32,7 +33,6 @@ from visionseg.data.convert.coco import read_coco
 from visionseg.data.convert.labelme import read_labelme_file
 from visionseg.data.folder import Sample
 from visionseg.io.images import ImageReadError, read_mask
-from visionseg.methods.prediction import Instances
 from visionseg.metrics.instances import (
     instances_from_labels,
     read_instance_labels,

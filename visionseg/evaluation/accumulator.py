@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from visionseg.core.prediction import Instances, Prediction
 from visionseg.evaluation.settings import EvalSettings
-from visionseg.methods.prediction import Instances, Prediction
 from visionseg.metrics.boundary import BoundaryF1, BoundaryTarget, tolerance_kernel
 from visionseg.metrics.confusion import ConfusionMatrix, confusion_counts, summarize_confusion
 from visionseg.metrics.defect_level import ClassRegions, DefectCounts, class_regions

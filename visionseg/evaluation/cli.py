@@ -15,6 +15,7 @@ from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
+from visionseg.core.method import Method
 from visionseg.data.folder import DatasetError, Sample, load_split
 from visionseg.data.instances import InstanceTargets
 from visionseg.evaluation.errors import EvaluationError
@@ -22,7 +23,6 @@ from visionseg.evaluation.pipeline import evaluate_and_report
 from visionseg.evaluation.runner import PostProcess
 from visionseg.evaluation.settings import EvalSettings
 from visionseg.io.images import ImageReadError
-from visionseg.methods.base import Method
 from visionseg.registry import ConfigError, build_baseline, build_chain
 
 log = logging.getLogger(__name__)

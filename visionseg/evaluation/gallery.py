@@ -20,8 +20,8 @@ from visionseg.evaluation.results import GalleryItem, GalleryPanel
 from visionseg.io.images import ImageReadError, read_image, read_mask
 
 if TYPE_CHECKING:
+    from visionseg.core.method import Method
     from visionseg.evaluation.results import EvalResults
-    from visionseg.methods.base import Method
 
 
 def pick_images(rows: Sequence[dict], method: str, chain: str) -> list[tuple[str, str, float]]:

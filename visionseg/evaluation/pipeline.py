@@ -7,11 +7,11 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from visionseg.core.method import Method
 from visionseg.data.folder import Sample
 from visionseg.evaluation.results import EvalResults
 from visionseg.evaluation.runner import Chains, evaluate
 from visionseg.evaluation.settings import EvalSettings
-from visionseg.methods.base import Method
 from visionseg.report.writer import write_report
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from visionseg.methods.prediction import Instances, Prediction
+from visionseg.core.prediction import Instances, Prediction
 
 
 def check_prediction(pred: Any, shape: tuple[int, int], num_classes: int) -> Prediction:

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from visionseg.core.method import Method
+from visionseg.core.prediction import Instances, Prediction
 from visionseg.data.folder import Sample
 from visionseg.data.instances import InstanceTargets
 from visionseg.data.pairs import TrainPairs
@@ -26,8 +28,6 @@ from visionseg.evaluation.predictions import check_prediction, copy_prediction
 from visionseg.evaluation.results import EvalResults, Failure
 from visionseg.evaluation.settings import EvalSettings
 from visionseg.io.images import ImageReadError, read_image, read_mask
-from visionseg.methods.base import Method
-from visionseg.methods.prediction import Instances, Prediction
 from visionseg.metrics.instances import CocoSet, mask_out, semantic_instances
 
 log = logging.getLogger(__name__)

@@ -9,11 +9,11 @@ from typing import Any
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
+from visionseg.core.method import Method
 from visionseg.data.folder import list_split
 from visionseg.data.pairs import TrainPairs
 from visionseg.inference.inputs import expand_inputs
 from visionseg.inference.runner import InferenceSettings, run_inference
-from visionseg.methods.base import Method
 from visionseg.models.checkpoint import load_method
 from visionseg.registry import ConfigError, build_chain
 

@@ -26,12 +26,12 @@ import numpy as np
 import pandas as pd
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from visionseg.core.method import Method
+from visionseg.core.prediction import Prediction
 from visionseg.inference.inputs import unique_names
 from visionseg.inference.writers import defect_rows, write_outputs
 from visionseg.io.atomic import write_csv, write_json
 from visionseg.io.images import ImageReadError, read_image
-from visionseg.methods.base import Method
-from visionseg.methods.prediction import Prediction
 
 log = logging.getLogger(__name__)
 

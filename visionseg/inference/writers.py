@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from visionseg.core.prediction import Prediction
+from visionseg.core.regions import extract_regions
 from visionseg.io.images import write_png
-from visionseg.methods.prediction import Prediction
-from visionseg.metrics.regions import extract_regions
 from visionseg.report.overlay import overlay
 
 

@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from visionseg.metrics.matching import drop_small, greedy_match, label_components, pair_iou
+from visionseg.core.regions import drop_small, label_components
+from visionseg.metrics.matching import greedy_match, pair_iou
 
 SIZE_NAMES = ("small", "medium", "large")
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from visionseg.metrics.matching import label_components
+from visionseg.core.regions import label_components
 
 
 def largest_defect_area(mask: np.ndarray, num_classes: int) -> int:

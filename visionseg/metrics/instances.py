@@ -22,8 +22,9 @@ from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from visionseg.methods.prediction import Instances
-from visionseg.metrics.matching import drop_small, greedy_match, label_components, pair_iou
+from visionseg.core.prediction import Instances
+from visionseg.core.regions import drop_small, label_components
+from visionseg.metrics.matching import greedy_match, pair_iou
 
 
 def semantic_instances(mask: np.ndarray, num_classes: int, min_area: int = 0) -> Instances:

@@ -8,31 +8,7 @@ more every object has at most one partner above it and the greedy matching is ex
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
-
-
-def label_components(binary: np.ndarray, connectivity: int = 8) -> tuple[np.ndarray, np.ndarray]:
-    """Connected components of a boolean mask: ``(labels int32, areas)``.
-
-    ``areas[i - 1]`` is the pixel count of component ``i``; ``labels`` is 0 off the mask.
-    """
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(
-        np.ascontiguousarray(binary, dtype=np.uint8), connectivity=connectivity, ltype=cv2.CV_32S
-    )
-    return labels, stats[1:count, cv2.CC_STAT_AREA].astype(np.int64)
-
-
-def drop_small(
-    labels: np.ndarray, areas: np.ndarray, min_area: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Remove components smaller than ``min_area`` and renumber the rest 1..n."""
-    if min_area <= 1 or not len(areas) or areas.min() >= min_area:
-        return labels, areas
-    keep = areas >= min_area
-    lut = np.zeros(len(areas) + 1, np.int32)
-    lut[1:][keep] = np.arange(1, int(keep.sum()) + 1, dtype=np.int32)
-    return lut[labels], areas[keep]
 
 
 def pair_iou(

@@ -17,8 +17,8 @@ from typing import Any
 import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
+from visionseg.core.method import Method
 from visionseg.io.atomic import atomic_path
-from visionseg.methods.base import Method
 
 
 class CheckpointError(ValueError):

@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
-from visionseg.methods.prediction import Prediction
+from visionseg.core.prediction import Prediction
 
 
 class PostProcess(ABC):

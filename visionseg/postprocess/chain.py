@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from visionseg.methods.prediction import Prediction
+from visionseg.core.prediction import Prediction
 from visionseg.postprocess.base import PostProcess
 
 

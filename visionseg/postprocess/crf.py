@@ -23,7 +23,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from visionseg.methods.prediction import Prediction
+from visionseg.core.prediction import Prediction
 from visionseg.postprocess.base import PostProcess, check_shapes
 from visionseg.postprocess.instances import sync_instances
 

@@ -9,11 +9,11 @@ Instances left without pixels are dropped and the rest renumbered 1..n.
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 from scipy import ndimage as ndi
 
-from visionseg.methods.prediction import Instances
+from visionseg.core.prediction import Instances
+from visionseg.core.regions import label_components
 
 
 def sync_instances(instances: Instances | None, mask: np.ndarray) -> Instances | None:
@@ -35,7 +35,8 @@ def sync_instances(instances: Instances | None, mask: np.ndarray) -> Instances |
             _, (iy, ix) = ndi.distance_transform_edt(~own, return_indices=True)
             labels[added] = labels[iy[added], ix[added]]
             continue
-        count, parts = cv2.connectedComponents(added.astype(np.uint8), connectivity=8)
+        parts, areas = label_components(added)
+        count = len(areas) + 1
         first = len(classes) + 1
         labels[added] = parts[added] + first - 1
         classes.extend([int(class_id)] * (count - 1))

@@ -20,7 +20,8 @@ from collections.abc import Mapping
 import cv2
 import numpy as np
 
-from visionseg.methods.prediction import Prediction
+from visionseg.core.prediction import Prediction
+from visionseg.core.regions import label_components, remove_small_regions
 from visionseg.postprocess.base import PostProcess, check_shapes
 from visionseg.postprocess.instances import sync_instances
 
@@ -37,23 +38,11 @@ def _disk(radius: int) -> np.ndarray:
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
 
 
-def remove_small_regions(binary: np.ndarray, min_area: int) -> np.ndarray:
-    """Drop 8-connected regions with fewer than ``min_area`` pixels."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(
-        binary.astype(np.uint8), connectivity=8
-    )
-    keep = np.zeros(count, bool)
-    keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= min_area
-    return keep[labels]
-
-
 def fill_small_holes(binary: np.ndarray, max_area: int) -> np.ndarray:
     """Fill 4-connected holes of at most ``max_area`` pixels that do not touch the border."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(
-        (~binary).astype(np.uint8), connectivity=4
-    )
-    fill = stats[:, cv2.CC_STAT_AREA] <= max_area
-    fill[0] = False
+    labels, areas = label_components(~binary, connectivity=4)
+    fill = np.zeros(len(areas) + 1, bool)
+    fill[1:] = areas <= max_area
     border = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
     fill[border] = False
     return binary | fill[labels]

@@ -5,8 +5,7 @@ from __future__ import annotations
 import base64
 import html
 
-from visionseg.report.document import Figure, ImageGrid, Section
-from visionseg.report.tables import Table, fmt
+from visionseg.report.document import Figure, ImageGrid, Section, Table, fmt
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from visionseg.report.document import Figure, ImageGrid, Section
-from visionseg.report.tables import Table, fmt
+from visionseg.report.document import Figure, ImageGrid, Section, Table, fmt
 
 
 def render_markdown(title: str, sections: list[Section], figure_dir: str = "figures") -> str:

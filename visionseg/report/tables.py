@@ -4,42 +4,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from visionseg.metrics.defect_level import SIZE_NAMES
+from visionseg.report.document import Table
 
 if TYPE_CHECKING:
     from visionseg.evaluation.results import EvalResults
 
 MAX_FAILURE_ROWS = 100
-
-
-@dataclass
-class Table:
-    """A titled table of raw values; renderers format them with :func:`fmt`."""
-
-    key: str
-    title: str
-    header: list[str]
-    rows: list[list[Any]]
-    note: str = ""
-    signed: set[int] = field(default_factory=set)  # column indices shown with a sign (deltas)
-
-
-def fmt(value: Any, signed: bool = False) -> str:
-    """Three decimals for ratios, integers as they are, NaN/None as an en dash."""
-    if value is None:
-        return "–"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "–"
-        return f"{value:+.3f}" if signed else f"{value:.3f}"
-    return str(value)
 
 
 def _ms(value: float, signed: bool = False) -> str:

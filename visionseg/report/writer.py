@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from visionseg.io.atomic import atomic_path, write_csv, write_json, write_text
-from visionseg.report.document import Figure, ImageGrid, build_sections
+from visionseg.report.document import Figure, ImageGrid
 from visionseg.report.html import render_html
 from visionseg.report.markdown import grid_file, render_markdown
+from visionseg.report.sections import build_sections
 
 if TYPE_CHECKING:
     from visionseg.evaluation.results import EvalResults

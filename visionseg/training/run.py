@@ -12,7 +12,7 @@ from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 from visionseg.io.atomic import write_json, write_text
-from visionseg.training.manifest import build_manifest
+from visionseg.io.manifest import build_manifest
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 Images no larger than ``tile_size`` are detected whole (same-sized ones batched);
 larger images are cut into overlapping tiles whose detections are shifted into image
-coordinates and merged across seams (:mod:`visionseg.inference.instance_merge`), so an
+coordinates and merged across seams (:mod:`visionseg.core.instance_merge`), so an
 object cut by a seam is one instance. Only detections scoring at least
 ``score_threshold`` are kept; on CUDA the network runs in bf16 autocast.
 """
@@ -14,15 +14,15 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from visionseg.inference.instance_merge import (
+from visionseg.core.instance_merge import (
     Detection,
     detections_from_arrays,
     merge_across_seams,
-    rasterize,
+    paint_instances,
 )
-from visionseg.inference.tiling import tile_starts
-from visionseg.methods.network import NetworkMethod
-from visionseg.methods.prediction import Prediction
+from visionseg.core.network import NetworkMethod
+from visionseg.core.prediction import Prediction
+from visionseg.core.tiling import tile_starts
 from visionseg.models.maskrcnn.network import InstanceSegmenter
 
 
@@ -74,7 +74,7 @@ class MaskRCNNMethod(NetworkMethod):
                 for out in outputs]
 
     def _prediction(self, detections: list[Detection], shape: tuple[int, int]) -> Prediction:
-        mask, confidence, instances = rasterize(detections, shape, self.mask_threshold)
+        mask, confidence, instances = paint_instances(detections, shape, self.mask_threshold)
         return Prediction(mask=mask, confidence=confidence, instances=instances,
                           meta={"score_threshold": self.score_threshold})
 

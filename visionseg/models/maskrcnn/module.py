@@ -17,17 +17,17 @@ import numpy as np
 import torch
 from torchmetrics.classification import MulticlassConfusionMatrix
 
+from visionseg.core.errors import ConfigError
+from visionseg.core.instance_merge import paint_instances
+from visionseg.core.prediction import Instances
 from visionseg.data.folder import IGNORE_INDEX
-from visionseg.inference.instance_merge import rasterize
-from visionseg.methods.prediction import Instances
 from visionseg.metrics.confusion import summarize_confusion
 from visionseg.metrics.instances import CocoSet, coco_mask_ap
 from visionseg.models.maskrcnn.method import MaskRCNNMethod, detections_from_output
 from visionseg.models.maskrcnn.network import COCO_ANCHORS, InstanceSegmenter
-from visionseg.models.module import plain
 from visionseg.models.optim import checkpoint_meta, configure_optimizers, submodule_state
-from visionseg.models.segmenter import IMAGENET_MEAN, IMAGENET_STD
-from visionseg.registry import ConfigError
+from visionseg.models.smp.module import plain
+from visionseg.models.smp.network import IMAGENET_MEAN, IMAGENET_STD
 
 
 class MaskRCNNModule(L.LightningModule):
@@ -131,7 +131,7 @@ class MaskRCNNModule(L.LightningModule):
             detections = detections_from_output(
                 output, self.hparams.score_threshold, self.hparams.mask_threshold
             )
-            mask, _, instances = rasterize(detections, shape, self.hparams.mask_threshold)
+            mask, _, instances = paint_instances(detections, shape, self.hparams.mask_threshold)
             self.val_confusion.update(
                 torch.from_numpy(mask[:height, :width]).to(self.device).long()[None],
                 batch["mask"][i, :height, :width][None],

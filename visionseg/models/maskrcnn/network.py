@@ -39,7 +39,7 @@ from torchvision.models.detection.transform import GeneralizedRCNNTransform
 from torchvision.ops.feature_pyramid_network import LastLevelMaxPool
 from torchvision.ops.misc import FrozenBatchNorm2d
 
-from visionseg.models.segmenter import (
+from visionseg.models.smp.network import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     WeightsUnavailableError,

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from visionseg.inference.tiling import blend_window, predict_tiled, tile_starts
+from visionseg.core.tiling import blend_window, predict_tiled, tile_starts
 
 
 @pytest.mark.parametrize(

@@ -17,10 +17,10 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from torchmetrics.classification import MulticlassConfusionMatrix
 
 from visionseg.data.folder import IGNORE_INDEX
-from visionseg.methods.segmenter import SegmenterMethod
 from visionseg.metrics.confusion import summarize_confusion
 from visionseg.models.optim import checkpoint_meta, configure_optimizers, submodule_state
-from visionseg.models.segmenter import IMAGENET_MEAN, IMAGENET_STD, Segmenter
+from visionseg.models.smp.method import SegmenterMethod
+from visionseg.models.smp.network import IMAGENET_MEAN, IMAGENET_STD, Segmenter
 
 
 def plain(value: Any) -> Any:

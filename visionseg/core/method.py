@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from visionseg.methods.prediction import Prediction
+from visionseg.core.prediction import Prediction
 
 
 class Method(ABC):

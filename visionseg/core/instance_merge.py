@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from visionseg.methods.prediction import Instances
+from visionseg.core.prediction import Instances
 
 
 @dataclass
@@ -156,7 +156,7 @@ def merge_across_seams(
     return [group[0] if len(group) == 1 else _union(group) for group in groups.values()]
 
 
-def rasterize(
+def paint_instances(
     detections: Sequence[Detection], shape: tuple[int, int], mask_threshold: float = 0.5
 ) -> tuple[np.ndarray, np.ndarray, Instances]:
     """``(class mask uint8, confidence float32, Instances)`` of detections in an image.

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from visionseg.inference.tiling import predict_tiled
-from visionseg.methods.network import NetworkMethod
-from visionseg.methods.prediction import Prediction
+from visionseg.core.network import NetworkMethod
+from visionseg.core.prediction import Prediction
+from visionseg.core.tiling import predict_tiled
 
 
 class SegmenterMethod(NetworkMethod):

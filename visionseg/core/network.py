@@ -8,8 +8,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from visionseg.methods.base import Method
-from visionseg.methods.prediction import Prediction
+from visionseg.core.method import Method
+from visionseg.core.prediction import Prediction
 
 
 def resolve_device(device: str) -> torch.device:

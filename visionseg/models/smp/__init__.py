@@ -1,0 +1,1 @@
+"""segmentation-models-pytorch networks: torch network, Lightning module, Method adapter."""
