@@ -33,7 +33,7 @@ from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from visionseg.tabular.algorithms import MiniBatchKMeansSegmenter
+from visionseg.tabular.algorithms import MiniBatchKMeansClusterer
 from visionseg.tabular.features import DAYS_PER_MONTH, FEATURES, build_rfm
 from visionseg.tabular.k_selection import sampled_silhouette
 from visionseg.tabular.preprocess import Preprocessor
@@ -106,7 +106,7 @@ def bare_minibatch(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def ours_minibatch(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    model = MiniBatchKMeansSegmenter(K, random_state=0).fit(X)
+    model = MiniBatchKMeansClusterer(K, random_state=0).fit(X)
     return model.labels_, model.membership_
 
 

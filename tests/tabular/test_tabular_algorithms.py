@@ -11,7 +11,7 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from sklearn.metrics import adjusted_rand_score
 
-from visionseg.tabular.algorithms import NOISE, KPrototypesSegmenter, Segmenter, WardSegmenter
+from visionseg.tabular.algorithms import NOISE, KPrototypesClusterer, Clusterer, WardClusterer
 from visionseg.tabular.config import CONFIG_DIR
 from visionseg.tabular.errors import TabularInputError
 from visionseg.tabular.preprocess import Preprocessor
@@ -38,7 +38,7 @@ def mixed():
     return frame, truth, prep.fit_transform(frame), prep.transform_mixed(frame), prep
 
 
-def make(name: str, k: int = 3) -> Segmenter:
+def make(name: str, k: int = 3) -> Clusterer:
     cfg = OmegaConf.load(Path(CONFIG_DIR) / "algorithm" / f"{name}.yaml")
     return instantiate(cfg, n_clusters=k, random_state=0, _convert_="all", **FAST.get(name, {}))
 
@@ -54,17 +54,17 @@ def test_algorithm_runs_on_a_mixed_table(name, mixed):
 
     torch.set_num_threads(1)
     frame, truth, matrix, mixed_frame, _ = mixed
-    segmenter = make(name)
-    data = mixed_frame if segmenter.mixed_input else matrix
-    segmenter.fit(data)
-    labels, membership = segmenter.labels_, segmenter.membership_
+    clusterer = make(name)
+    data = mixed_frame if clusterer.mixed_input else matrix
+    clusterer.fit(data)
+    labels, membership = clusterer.labels_, clusterer.membership_
     assert labels.shape == membership.shape == (len(frame),)
     assert np.all((membership >= 0) & (membership <= 1))
     found = np.unique(labels[labels != NOISE])
-    if segmenter.sets_k:
+    if clusterer.sets_k:
         assert len(found) == 3 and NOISE not in labels
     assert adjusted_rand_score(truth, labels) > 0.6
-    new_labels, new_membership = segmenter.predict_with_membership(data.iloc[:20] if isinstance(
+    new_labels, new_membership = clusterer.predict_with_membership(data.iloc[:20] if isinstance(
         data, pd.DataFrame) else data[:20])
     assert set(new_labels) <= set(found) | {NOISE}
     assert np.all((new_membership >= 0) & (new_membership <= 1))
@@ -84,8 +84,8 @@ def test_quadratic_algorithms_refuse_or_sample(mixed):
     _, truth, matrix, _, _ = mixed
     with pytest.raises(TabularInputError, match=r"180 customers exceed algorithm.max_rows=50.*"
                                                  r"on_oversize=sample"):
-        WardSegmenter(n_clusters=3, max_rows=50).fit(matrix)
-    sampled = WardSegmenter(n_clusters=3, max_rows=90, on_oversize="sample").fit(matrix)
+        WardClusterer(n_clusters=3, max_rows=50).fit(matrix)
+    sampled = WardClusterer(n_clusters=3, max_rows=90, on_oversize="sample").fit(matrix)
     assert len(sampled.fit_rows_) == 90
     assert adjusted_rand_score(truth, sampled.labels_) > 0.6
 
@@ -93,7 +93,7 @@ def test_quadratic_algorithms_refuse_or_sample(mixed):
 def test_kprototypes_needs_categorical_columns(mixed):
     _, _, _, mixed_frame, _ = mixed
     with pytest.raises(TabularInputError, match="kprototypes needs numeric and categorical"):
-        KPrototypesSegmenter(n_clusters=3).fit(mixed_frame[["spend", "visits"]])
+        KPrototypesClusterer(n_clusters=3).fit(mixed_frame[["spend", "visits"]])
 
 
 def test_k_must_be_below_the_number_of_customers(mixed):

@@ -107,11 +107,12 @@ def test_retraining_keeps_segment_ids_and_names(planted, planted_csv, tmp_path, 
     assert np.mean(a["segment"].to_numpy() == b["segment"].to_numpy()) > 0.9
     assert adjusted_rand_score(a["segment"], b["segment"]) > 0.8
     assert (a["name"] == b["name"]).mean() > 0.9
-    assert result.relabel_map is not None
-    drift = result.drift_features.set_index("feature")["psi"]
+    assert result.refresh is not None and len(result.refresh.mapping) == 5
+    drift = result.refresh.feature_drift.set_index("feature")["psi"]
     assert len(drift) == 7
     # dropping 20% of the orders lowers frequency and revenue, not the typical order value
     assert drift["avg_order_value"] < 0.1 < drift["monetary"]
     assert drift["frequency"] > drift["avg_order_value"]
-    value, shares = result.drift_segments
-    assert value < 0.1 and len(shares) == 5
+    # the same planted customers: neither the customers nor the model changed much
+    assert result.refresh.psi_customers < 0.1 and result.refresh.psi_model < 0.1
+    assert result.refresh.agreement > 0.9 and len(result.refresh.shares) == 5

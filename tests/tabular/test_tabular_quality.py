@@ -46,12 +46,14 @@ def test_planted_segments_are_recovered_and_named(planted, planted_csv, fit_cfg)
     assert result.k_selection.k == 5
     assert adjusted_rand_score(truth.to_numpy(), found["segment"].to_numpy()) >= 0.9
     majority = pd.crosstab(truth, found["name"]).idxmax(axis=1)
-    assert majority["high-value loyal"] == "high-value loyal"
-    assert majority["at risk"] == "at risk"
+    assert majority["high-value loyal"] == "champions"
+    assert majority["at risk"] == "valuable customers at risk"
     assert majority["dormant"] == "dormant"
-    assert majority["new"] == "new and promising"
+    assert majority["new"] == "new customers"
+    assert majority["occasional"] == "active occasional buyers"
+    assert result.profiles["name"].is_unique
     # revenue shares add up and the loyal segment brings most of it
     profiles = result.profiles.set_index("name")
     assert profiles["revenue_share"].sum() == pytest.approx(1.0)
-    assert profiles["revenue_share"].idxmax() == "high-value loyal"
+    assert profiles["revenue_share"].idxmax() == "champions"
     assert profiles["revenue"].sum() == pytest.approx(tx["amount"].sum())

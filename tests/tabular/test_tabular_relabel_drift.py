@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from visionseg.tabular.drift import DriftReference, psi, psi_from_shares
-from visionseg.tabular.relabel import match_labels, relabel
+from visionseg.tabular.refresh import jaccard_matrix, match_labels, relabel
 
 
 def test_permuted_labelling_maps_back_exactly():
@@ -17,6 +17,15 @@ def test_permuted_labelling_maps_back_exactly():
     restored, mapping = relabel(original, permuted)
     np.testing.assert_array_equal(restored, original)
     assert mapping == {int(permutation[i]): i for i in range(6)}
+
+
+def test_jaccard_matrix_by_hand():
+    previous = np.array([0, 0, 0, 1, 1])
+    current = np.array([0, 0, 1, 1, 1])
+    jaccard, new_ids, old_ids = jaccard_matrix(previous, current)
+    # new 0 = {0,1}, new 1 = {2,3,4}; old 0 = {0,1,2}, old 1 = {3,4}
+    np.testing.assert_allclose(jaccard, [[2 / 3, 0.0], [1 / 5, 2 / 3]])
+    assert new_ids.tolist() == [0, 1] and old_ids.tolist() == [0, 1]
 
 
 def test_matching_maximises_overlap_and_numbers_new_segments():

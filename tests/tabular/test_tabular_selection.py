@@ -9,7 +9,7 @@ from scipy.stats import kruskal
 from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 
-from visionseg.tabular.algorithms import KMeansSegmenter
+from visionseg.tabular.algorithms import KMeansClusterer
 from visionseg.tabular.cohorts import order_values, retention_table
 from visionseg.tabular.k_selection import (
     choose_k,
@@ -18,7 +18,7 @@ from visionseg.tabular.k_selection import (
     sampled_silhouette,
     within_ss,
 )
-from visionseg.tabular.profiles import kruskal_table, rfm_name
+from visionseg.tabular.profiles import kruskal_table
 from visionseg.tabular.stability import bootstrap_stability
 
 
@@ -85,14 +85,14 @@ def test_auto_rule_lets_separation_arbitrate_between_elbow_and_gap():
 
 def test_bootstrap_stability_separates_structure_from_noise():
     X, truth = blobs(60)
-    model = KMeansSegmenter(4, n_init=2).fit(X)
-    stable = bootstrap_stability(X, model.labels_, lambda: KMeansSegmenter(4, n_init=2),
+    model = KMeansClusterer(4, n_init=2).fit(X)
+    stable = bootstrap_stability(X, model.labels_, lambda: KMeansClusterer(4, n_init=2),
                                  rounds=5, sample=240)
     assert stable.ari_mean > 0.95 and (stable.jaccard > 0.9).all()
     noise = np.random.default_rng(3).uniform(size=(240, 2))
-    noisy_model = KMeansSegmenter(6, n_init=2).fit(noise)
+    noisy_model = KMeansClusterer(6, n_init=2).fit(noise)
     unstable = bootstrap_stability(noise, noisy_model.labels_,
-                                   lambda: KMeansSegmenter(6, n_init=2), rounds=5, sample=240)
+                                   lambda: KMeansClusterer(6, n_init=2), rounds=5, sample=240)
     assert unstable.ari_mean < stable.ari_mean - 0.1
     assert len(unstable.jaccard) == 6
 
@@ -108,23 +108,6 @@ def test_kruskal_table_matches_scipy_and_effect_size_formula():
     assert table.loc["x", "eta_squared"] == pytest.approx((h - 3 + 1) / (120 - 3))
     assert table.loc["x", "effect"] == "large"
     assert table.loc["y", "effect"] in ("negligible", "small")
-
-
-def test_rfm_names_follow_the_rules():
-    features = pd.DataFrame({
-        "recency_days": np.arange(1.0, 101.0), "frequency": np.arange(1.0, 101.0),
-        "monetary": np.arange(1.0, 101.0), "tenure_days": np.arange(1.0, 101.0) + 200,
-    })
-    def name(recency, value, tenure=250.0):
-        return rfm_name(pd.Series({"recency_days": recency, "frequency": value,
-                                   "monetary": value, "tenure_days": tenure}), features)
-    assert name(5, 90) == "high-value loyal"
-    assert name(80, 70) == "at risk"
-    assert name(90, 10) == "dormant"
-    assert name(10, 10, tenure=210) == "new and promising"
-    assert name(20, 10) == "low-value recent"
-    assert name(40, 50) == "steady regulars"
-    assert rfm_name(pd.Series({"x": 1.0}), pd.DataFrame({"x": [1.0, 2.0]})) is None
 
 
 def test_retention_table_by_hand():

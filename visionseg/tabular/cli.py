@@ -16,14 +16,15 @@ from pathlib import Path
 
 from threadpoolctl import threadpool_limits
 
-from visionseg.io import write_csv, write_text
+from visionseg.io import atomic_path, write_csv, write_text
 from visionseg.tabular.config import load_config, run_cli
 from visionseg.tabular.errors import TabularInputError
-from visionseg.tabular.pipeline import FitResult, fit_segmentation
+from visionseg.tabular.pipeline import fit_segmentation
+from visionseg.tabular.results import FitResult
 
 log = logging.getLogger("visionseg.tabular")
 OUTPUTS = ("assignments.csv", "profiles.csv", "k_selection.csv", "model.joblib", "report.html",
-           "report.md")
+           "report.md", "figures")
 USAGE = """usage: python -m visionseg.tabular input=FILE output=DIR [key=value ...]
 
 Segments customers from a transactions table (CSV/text or Parquet) or, with
@@ -44,11 +45,13 @@ def check_output_dir(path: str | Path) -> Path:
 
 def write_outputs(result: FitResult, out: Path) -> list[Path]:
     """Render everything in memory first, then write each file atomically."""
-    from visionseg.tabular.report import render_html, render_markdown
+    from visionseg.tabular.report import FIGURE_DIR, render
 
-    html = render_html(result)
-    markdown = render_markdown(result)
-    out.mkdir(parents=True, exist_ok=True)
+    html, markdown, figures = render(result)
+    (out / FIGURE_DIR).mkdir(parents=True, exist_ok=True)
+    for fig in figures:
+        with atomic_path(out / FIGURE_DIR / f"{fig.key}.png") as tmp:
+            tmp.write_bytes(fig.png)
     write_csv(out / "assignments.csv", result.assignments)
     write_csv(out / "profiles.csv", result.profiles)
     write_csv(out / "k_selection.csv", result.k_selection.table)
@@ -61,7 +64,7 @@ def write_outputs(result: FitResult, out: Path) -> list[Path]:
 def fit_task(overrides: list[str]) -> int:
     cfg = load_config("fit", overrides)
     out = check_output_dir(cfg["output"])
-    threads = cfg.get("threads")
+    threads = cfg["threads"]
     start = time.perf_counter()
     with threadpool_limits(limits=threads):
         result = fit_segmentation(cfg)

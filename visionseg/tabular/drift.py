@@ -47,10 +47,16 @@ def psi(expected: np.ndarray, actual: np.ndarray, bins: int = 10) -> float:
     return psi_from_shares(bin_shares(expected, edges), bin_shares(actual, edges))
 
 
+MODERATE, SIGNIFICANT = 0.1, 0.25
+
+
 def level(value: float) -> str:
-    if value < 0.1:
+    """The usual PSI bands: below 0.1 stable, 0.1-0.25 moderate, above 0.25 significant."""
+    if not np.isfinite(value):
+        return "n/a"
+    if value < MODERATE:
         return "stable"
-    return "moderate shift" if value < 0.25 else "significant shift"
+    return "moderate shift" if value < SIGNIFICANT else "significant shift"
 
 
 @dataclass
@@ -60,11 +66,14 @@ class DriftReference:
     edges: dict[str, np.ndarray] = field(default_factory=dict)
     shares: dict[str, np.ndarray] = field(default_factory=dict)
     segment_shares: dict[int, float] = field(default_factory=dict)
+    mean_confidence: float = float("nan")
 
     @classmethod
     def from_data(cls, features: pd.DataFrame, segments: np.ndarray,
-                  bins: int = 10) -> DriftReference:
+                  confidence: np.ndarray | None = None, bins: int = 10) -> DriftReference:
         ref = cls()
+        if confidence is not None and len(confidence):
+            ref.mean_confidence = float(np.mean(confidence))
         for col in features.columns:
             if pd.api.types.is_numeric_dtype(features[col]):
                 values = features[col].to_numpy(dtype="float64")
@@ -97,3 +106,68 @@ class DriftReference:
             "current_share": [current.get(k, 0.0) for k in keys],
         })
         return psi_from_shares(table["reference_share"], table["current_share"]), table
+
+
+@dataclass
+class DriftFindings:
+    """What one scoring run found against the model's training customers (``*.drift.json``)."""
+
+    input: str
+    reference_date: str | None
+    customers: int
+    feature_psi: dict[str, float]
+    segment_psi: float
+    segment_shares: dict[int, float]
+    training_shares: dict[int, float]
+    mean_confidence: float
+    training_mean_confidence: float
+    silhouette: float
+
+    @property
+    def levels(self) -> dict[str, str]:
+        out = {f"feature {k}": level(v) for k, v in self.feature_psi.items()}
+        out["segment shares"] = level(self.segment_psi)
+        return out
+
+    def to_json(self) -> dict:
+        data = dict(self.__dict__)
+        data["segment_shares"] = {str(k): v for k, v in self.segment_shares.items()}
+        data["training_shares"] = {str(k): v for k, v in self.training_shares.items()}
+        data["levels"] = self.levels
+        data["bands"] = {"stable": f"< {MODERATE}", "moderate shift": f"{MODERATE}-{SIGNIFICANT}",
+                         "significant shift": f">= {SIGNIFICANT}"}
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping) -> DriftFindings:
+        fields = {k: data[k] for k in cls.__dataclass_fields__}
+        fields["segment_shares"] = {int(k): float(v) for k, v in data["segment_shares"].items()}
+        fields["training_shares"] = {int(k): float(v)
+                                     for k, v in data["training_shares"].items()}
+        return cls(**fields)
+
+    def lines(self) -> list[str]:
+        """Console summary: the PSI bands and confidence."""
+        shifted = [f"{k} {v:.2f} ({level(v)})" for k, v in self.feature_psi.items()
+                   if v >= MODERATE]
+        return [f"segment-share PSI {self.segment_psi:.3f} ({level(self.segment_psi)}); mean "
+                f"confidence {self.mean_confidence:.3f} (training "
+                f"{self.training_mean_confidence:.3f}); silhouette {self.silhouette:.3f}",
+                "feature drift (PSI >= 0.1): " + (", ".join(shifted) or "none")]
+
+
+def findings(reference: DriftReference, features: pd.DataFrame, segments: np.ndarray,
+             confidence: np.ndarray, silhouette: float, source: str,
+             reference_date: str | None) -> DriftFindings:
+    """Compare one scored period with the training customers."""
+    table = reference.feature_drift(features)
+    value, shares = reference.segment_drift(segments)
+    return DriftFindings(
+        input=source, reference_date=reference_date, customers=len(segments),
+        feature_psi={r.feature: float(r.psi) for r in table.itertuples()},
+        segment_psi=float(value),
+        segment_shares={int(r.segment): float(r.current_share) for r in shares.itertuples()},
+        training_shares={int(r.segment): float(r.reference_share) for r in shares.itertuples()},
+        mean_confidence=float(np.mean(confidence)) if len(confidence) else float("nan"),
+        training_mean_confidence=float(reference.mean_confidence),
+        silhouette=float(silhouette))

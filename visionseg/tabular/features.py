@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from visionseg.tabular.cleaning import DataQuality
 from visionseg.tabular.errors import TabularInputError
 
 FEATURES = (
@@ -53,6 +54,31 @@ class Windows:
         if self.validation_end is not None:
             text += f", validation [{self.reference_date.date()}, {self.validation_end.date()})"
         return text
+
+
+def exclude_late_rows(tx: pd.DataFrame, quantile: float, max_gap_days: int, strict: bool,
+                      source: str, dq: DataQuality) -> pd.DataFrame:
+    """Drop rows dated more than ``max_gap_days`` after the ``quantile`` of all dates.
+
+    A few rows keyed years ahead (a typo in the year, a test order) would otherwise move the
+    default reference date and make every real customer look dormant. They are counted and
+    excluded; with ``strict`` the run fails instead.
+    """
+    dates = tx["date"]
+    cutoff = dates.quantile(quantile) + pd.Timedelta(days=int(max_gap_days))
+    late = (dates > cutoff).to_numpy()
+    n_late = int(late.sum())
+    if not n_late:
+        return tx
+    first = dates[late].min().date()
+    text = (f"{n_late} rows dated after {cutoff.date()} ({max_gap_days} days past the "
+            f"{quantile:.0%} quantile of the dates; the earliest {first}, the latest "
+            f"{dates[late].max().date()})")
+    if strict:
+        raise TabularInputError(f"{source}: {text}; strict=true refuses them (fix the dates or "
+                                "set strict=false to exclude them)")
+    dq.drop(f"{text}: would have moved the reference date", n_late)
+    return tx[~late].reset_index(drop=True)
 
 
 def resolve_windows(

@@ -28,8 +28,9 @@ whose smallest segment is largest. The returned reason states each step with its
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,7 +38,8 @@ from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
 
-from visionseg.tabular.algorithms.base import NOISE, Segmenter
+from visionseg.tabular.algorithms.base import NOISE, Clusterer, take
+from visionseg.tabular.errors import TabularInputError
 
 RANK_CRITERIA = {"silhouette": False, "davies_bouldin": True, "calinski_harabasz": False,
                  "bic": True}
@@ -160,7 +162,7 @@ def elbow_choice(table: pd.DataFrame, min_gain: float) -> int:
 
 def evaluate_k_range(
     X: np.ndarray,
-    fit: Callable[[int], Segmenter],
+    fit: Callable[[int], Clusterer],
     ks: Sequence[int],
     silhouette_sample: int = 4000,
     gap_references: int = 5,
@@ -174,15 +176,15 @@ def evaluate_k_range(
     total = within_ss(X, np.zeros(len(X), dtype=np.int64))
     rows = []
     for k in ks:
-        segmenter = fit(k)
-        labels = segmenter.labels_
+        clusterer = fit(k)
+        labels = clusterer.labels_
         inertia = within_ss(X, labels)
         rows.append({
             "k": k,
             "inertia": inertia,
             "explained": 1.0 - inertia / total if total > 0 else float("nan"),
             **separation_scores(X, labels, silhouette_sample, seed),
-            **{"bic": float("nan"), "aic": float("nan"), **segmenter.scores()},
+            **{"bic": float("nan"), "aic": float("nan"), **clusterer.scores()},
             "min_share": min_share(labels),
             "segments_found": int(len(np.unique(labels[labels != NOISE]))),
         })
@@ -271,3 +273,45 @@ def choose_k(table: pd.DataFrame, min_segment_share: float = 0.03,
 def _gain_after(table: pd.DataFrame, k: int) -> float:
     nxt = table.loc[table["k"] == k + 1, "gain"]
     return float(nxt.iloc[0]) if len(nxt) and pd.notna(nxt.iloc[0]) else 0.0
+
+
+def sample_rows(n: int, size: int, seed: int) -> np.ndarray:
+    """Sorted positions of ``size`` random rows of ``n`` (all rows when ``n <= size``)."""
+    if n <= size:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
+
+
+def select_k(matrix: np.ndarray, data: np.ndarray | pd.DataFrame,
+             make: Callable[[int], Clusterer], probe: Clusterer, k_wanted: int | None,
+             kcfg: Mapping[str, Any], seed: int) -> KSelection:
+    """Evaluate the K range on a sample and pick K (the user's K, or the ``k=auto`` rule)."""
+    rows = sample_rows(len(matrix), int(kcfg["sample"]), seed)
+    sub_matrix, sub_data = matrix[rows], take(data, rows)
+    common = dict(silhouette_sample=int(kcfg["silhouette_sample"]),
+                  gap_references=int(kcfg["gap_references"]),
+                  gap_sample=int(kcfg["gap_sample"]), seed=seed)
+    if not probe.sets_k:
+        table = evaluate_k_range(sub_matrix, lambda _: make(0).fit(sub_data), [0],
+                                 **{**common, "gap_references": 0})
+        found = int(table["segments_found"].iloc[0])
+        table["k"] = found
+        table["chosen"] = True
+        return KSelection(table=table, k=0, reason=(
+            f"{probe.name} finds the number of segments itself: {found} on the evaluation "
+            "sample (k is ignored)"))
+    k_min, k_max = int(kcfg["k_min"]), min(int(kcfg["k_max"]), len(rows) - 1)
+    ks = set(range(k_min, k_max + 1)) | ({k_wanted} if k_wanted is not None else set())
+    ks = sorted(k for k in ks if k < len(rows))
+    if not ks:
+        raise TabularInputError(
+            f"only {len(matrix)} customers: too few to evaluate any K from {k_min} to "
+            f"{kcfg['k_max']}")
+    table = evaluate_k_range(sub_matrix, lambda k: make(k).fit(sub_data), ks, **common)
+    auto = choose_k(table, float(kcfg["min_segment_share"]), float(kcfg["min_gain"]))
+    if k_wanted is None:
+        return auto
+    auto.table["chosen"] = auto.table["k"] == k_wanted
+    return KSelection(table=auto.table, k=k_wanted, elbow_k=auto.elbow_k, gap_k=auto.gap_k,
+                      reason=f"K={k_wanted} fixed by the configuration (k={k_wanted}); the "
+                             f"k=auto rule would say: {auto.reason}")

@@ -9,7 +9,8 @@ column (scikit-learn's infrequent category, which also takes categories unseen i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -194,6 +195,14 @@ class Preprocessor:
             transformers.append(("cat", categorical_steps, self.categorical))
         self.transformer = ColumnTransformer(
             transformers, sparse_threshold=0.0, verbose_feature_names_out=False)
+
+    @classmethod
+    def from_config(cls, numeric: Sequence[str], categorical: Sequence[str],
+                    pcfg: Mapping[str, Any]) -> Preprocessor:
+        """Built from the ``preprocess`` node of the fit config."""
+        return cls(numeric, categorical, skew_transform=pcfg["skew_transform"],
+                   skew_threshold=float(pcfg["skew_threshold"]), winsorize=pcfg["winsorize"],
+                   scaler=pcfg["scaler"], top_n=int(pcfg["top_n"]))
 
     def fit(self, frame: pd.DataFrame) -> Preprocessor:
         self.transformer.fit(frame[self.numeric + self.categorical])

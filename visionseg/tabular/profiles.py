@@ -1,16 +1,12 @@
-"""Segment profiles, automatic names, suggested actions, and statistical separation.
+"""Segment profiles and statistical separation.
 
 A profile gives per segment its size and share, revenue and revenue share, the median and
 quartiles of every numeric feature, and the features that set it apart: z-scores of the
 segment's mean against the whole, on the preprocessed (skew-corrected, scaled) columns, so a
 few extreme customers do not dominate.
 
-Names come from RFM positions when the features include recency, frequency and monetary
-value: each segment's median is placed in the distribution of all customers (a percentile),
-and ordered rules give "high-value loyal", "at risk", "new and promising", "dormant",
-"low-value recent" or "steady regulars". Without RFM columns a segment is named after its
-most distinctive features. Segments that would share a name get the feature that differs
-most between them appended, with their z-scores.
+Names and actions come from :mod:`visionseg.tabular.naming`; the profile shows them with
+the rule each came from and the segment's RFM scores.
 """
 
 from __future__ import annotations
@@ -22,29 +18,7 @@ import pandas as pd
 from scipy.stats import kruskal
 
 from visionseg.tabular.algorithms.base import NOISE
-
-ACTIONS = {
-    "high-value loyal": "VIP care: early access, personal service, referral asks; avoid "
-                        "discounting customers who already pay full price",
-    "at risk": "win them back now: personal outreach and a retention offer before they lapse",
-    "new and promising": "onboarding: welcome series and a second-purchase incentive",
-    "dormant": "low-cost reactivation campaign; stop paid contact if there is no response",
-    "low-value recent": "raise order value: bundles, cross-sell, free-shipping thresholds",
-    "steady regulars": "loyalty programme and upsell to the next tier",
-    "noise": "review individually: these customers fit no segment",
-}
-RECENCY = "recency_days"
-FREQUENCY = ("orders_per_month", "frequency")
-MONETARY = "monetary"
-TENURE = "tenure_days"
-
-
-def percentile_of(values: np.ndarray, point: float) -> float:
-    """Share of ``values`` at or below ``point`` (the empirical CDF)."""
-    values = np.sort(values[np.isfinite(values)])
-    if len(values) == 0:
-        return 0.5
-    return float(np.searchsorted(values, point, side="right") / len(values))
+from visionseg.tabular.naming import SegmentName, describe_z, segment_medians
 
 
 def distinguishing(scaled: pd.DataFrame, labels: np.ndarray, top: int = 3) -> pd.DataFrame:
@@ -54,74 +28,6 @@ def distinguishing(scaled: pd.DataFrame, labels: np.ndarray, top: int = 3) -> pd
     z = scaled.groupby(labels).mean().sub(mean, axis=1).div(std, axis=1)
     z.index.name = "segment"
     return z
-
-
-def describe_z(z_row: pd.Series, top: int = 3) -> str:
-    """'high monetary (+1.8 sd), low recency_days (-1.2 sd)' for the largest |z|."""
-    order = z_row.abs().sort_values(ascending=False).index[:top]
-    parts = [f"{'high' if z_row[c] > 0 else 'low'} {c} ({z_row[c]:+.1f} sd)" for c in order]
-    return ", ".join(parts)
-
-
-def rfm_name(medians: pd.Series, features: pd.DataFrame) -> str | None:
-    """The rule-based RFM name of one segment, or None without RFM columns."""
-    freq_col = next((c for c in FREQUENCY if c in features), None)
-    if RECENCY not in features or MONETARY not in features or freq_col is None:
-        return None
-
-    def pct(col: str) -> float:
-        return percentile_of(features[col].to_numpy(dtype="float64"), float(medians[col]))
-
-    recent = 1.0 - pct(RECENCY)
-    value = (pct(freq_col) + pct(MONETARY)) / 2
-    young = pct(TENURE) <= 0.25 if TENURE in features else False
-    if young and recent >= 0.5:
-        return "new and promising"
-    if value >= 0.6 and recent >= 0.5:
-        return "high-value loyal"
-    if value >= 0.45 and recent < 0.4:
-        return "at risk"
-    if recent < 0.4:
-        return "dormant"
-    if value < 0.4:
-        return "low-value recent"
-    return "steady regulars"
-
-
-def name_segments(features: pd.DataFrame, labels: np.ndarray,
-                  z: pd.DataFrame) -> dict[int, tuple[str, str]]:
-    """``{segment: (name, action)}`` for every segment id in ``labels``."""
-    numeric = features.select_dtypes("number")
-    medians = numeric.groupby(labels).median()
-    names: dict[int, str] = {}
-    for seg in medians.index:
-        if seg == NOISE:
-            names[seg] = "noise"
-            continue
-        name = rfm_name(medians.loc[seg], numeric)
-        names[seg] = name if name is not None else describe_z(z.loc[seg], top=2)
-    by_name: dict[str, list[int]] = {}
-    for seg, name in names.items():
-        by_name.setdefault(name, []).append(seg)
-    for name, group in by_name.items():
-        if len(group) < 2 or name == "noise":
-            continue
-        spread = z.loc[group].max() - z.loc[group].min()
-        feature = str(spread.idxmax())
-        for seg in group:
-            names[seg] = f"{name} ({feature} {z.loc[seg, feature]:+.1f} sd)"
-    seen: dict[str, int] = {}
-    for seg in sorted(names):
-        base = names[seg]
-        seen[base] = seen.get(base, 0) + 1
-        if seen[base] > 1:
-            names[seg] = f"{base} #{seen[base]}"
-    result = {}
-    for seg, name in names.items():
-        rule = next((key for key in ACTIONS if name.startswith(key)), None)
-        action = ACTIONS[rule] if rule else f"tailor offers to what sets them apart: {name}"
-        result[int(seg)] = (name, action)
-    return result
 
 
 def kruskal_table(features: pd.DataFrame, labels: np.ndarray) -> pd.DataFrame:
@@ -172,7 +78,7 @@ def profile_segments(
     membership: np.ndarray,
     revenue: str | None = None,
     outcomes: pd.DataFrame | None = None,
-    names: dict[int, tuple[str, str]] | None = None,
+    names: dict[int, SegmentName] | None = None,
     quantile_columns: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """One row per segment (noise last): size, share, revenue and its share, mean membership,
@@ -182,12 +88,12 @@ def profile_segments(
     if quantile_columns is not None:
         numeric = numeric[[c for c in quantile_columns if c in numeric]]
     z = distinguishing(scaled, labels)
-    names = names or name_segments(features, labels, z)
+    names = names or {}
     groups = pd.Series(labels, index=features.index)
     sizes = groups.value_counts()
     order = sorted(sizes.index, key=lambda s: (s == NOISE, s))
     frame = pd.DataFrame(index=pd.Index(order, name="segment"))
-    frame["name"] = [names[s][0] for s in order]
+    frame["name"] = [names[s].name if s in names else f"segment {s}" for s in order]
     frame["size"] = sizes.reindex(order).to_numpy()
     frame["share"] = frame["size"] / len(labels)
     if revenue is not None and revenue in features:
@@ -208,5 +114,10 @@ def profile_segments(
     for col in features.columns.difference(features.select_dtypes("number").columns):
         frame[f"{col}_top"] = _top_categories(features[col], labels, order)
     frame["distinguishing"] = [describe_z(z.loc[s]) for s in order]
-    frame["action"] = [names[s][1] for s in order]
+    frame["action"] = [names[s].action if s in names else "" for s in order]
+    frame["naming_rule"] = [names[s].rule if s in names else "" for s in order]
+    scores = segment_medians(features, labels)
+    for col in ("recency_cycles", "r_score", "f_score", "m_score"):
+        if col in scores:
+            frame[col] = scores[col].reindex(order).to_numpy()
     return frame.reset_index()

@@ -3,8 +3,10 @@
 Scores new customers with a saved model: the input is read and cleaned as at training time
 (reader and column settings come from the model unless overridden), features are computed at
 the input's own reference date (the day after its last transaction, or ``reference_date=``),
-and every customer gets ``segment, name, confidence``. Feature drift against the training
-customers (PSI) is logged.
+and every customer gets ``segment, name, confidence``. The drift findings against the
+training customers (feature PSI, segment-share PSI, mean confidence, silhouette on a sample)
+go to ``drift=FILE.json`` (default: beside the output, ``<output>.drift.json``), the input of
+``python -m visionseg.tabular.monitor``.
 """
 
 from __future__ import annotations
@@ -19,18 +21,21 @@ from typing import Any
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from visionseg.io import write_csv
+from visionseg.io import write_csv, write_json
+from visionseg.tabular.algorithms.base import NOISE
 from visionseg.tabular.config import load_config, run_cli
+from visionseg.tabular.drift import DriftFindings, findings
 from visionseg.tabular.errors import TabularInputError
 from visionseg.tabular.io import read_table
-from visionseg.tabular.pipeline import SegmentationModel
+from visionseg.tabular.k_selection import sampled_silhouette
+from visionseg.tabular.model import SegmentationModel
 
 log = logging.getLogger("visionseg.tabular.score")
 USAGE = """usage:
   python -m visionseg.tabular.score model=DIR/model.joblib input=FILE output=FILE.csv
 
-Optional: reference_date=YYYY-MM-DD, strict=true, reader.*=..., columns.*=... (default: as the
-model was trained). All settings: configs/tabular/score.yaml."""
+Optional: drift=FILE.json, reference_date=YYYY-MM-DD, strict=true, reader.*=..., columns.*=...
+(default: as the model was trained). All settings: configs/tabular/score.yaml."""
 
 
 def _override(options: Any, values: Mapping[str, Any] | None) -> Any:
@@ -39,19 +44,29 @@ def _override(options: Any, values: Mapping[str, Any] | None) -> Any:
 
 
 def score_table(model: SegmentationModel, path: str | Path, cfg: Mapping[str, Any]
-                ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Assignments for the customers in ``path``, and the feature drift table."""
-    model = dataclasses.replace(
-        model,
-        reader=_override(model.reader, cfg.get("reader")),
-        columns=_override(model.columns, cfg.get("columns")),
-    )
+                ) -> tuple[pd.DataFrame, DriftFindings]:
+    """Assignments for the customers in ``path``, and the drift findings."""
+    model = dataclasses.replace(model, reader=_override(model.reader, cfg["reader"]),
+                                columns=_override(model.columns, cfg["columns"]))
     table = read_table(path, model.reader)
-    features, quality = model.customer_features(table, str(path), bool(cfg.get("strict", False)),
-                                                cfg.get("reference_date"))
-    for note in quality.notes:
-        log.info("%s", note)
-    return model.assign(features), model.drift.feature_drift(features)
+    features, quality = model.customer_features(table, str(path), bool(cfg["strict"]),
+                                                cfg["reference_date"])
+    for line in [*quality.console_lines(), *quality.notes]:
+        log.info("%s", line)
+    scores = model.assign(features)
+    labels = scores["segment"].to_numpy()
+    matrix = model.preprocessor.transform(features)
+    silhouette = sampled_silhouette(matrix, labels, int(cfg["silhouette_sample"]), 0)
+    found = findings(model.drift, features, labels, scores["confidence"].to_numpy(),
+                     silhouette, str(path), quality.reference_date)
+    return scores, found
+
+
+def drift_path(cfg: Mapping[str, Any]) -> Path:
+    if cfg["drift"]:
+        return Path(cfg["drift"])
+    output = Path(cfg["output"])
+    return output.with_name(output.stem + ".drift.json")
 
 
 def score_task(overrides: list[str]) -> int:
@@ -59,17 +74,16 @@ def score_task(overrides: list[str]) -> int:
     output = Path(cfg["output"])
     if output.is_dir():
         raise TabularInputError(f"output={output} is a folder; give a .csv file name")
-    with threadpool_limits(limits=cfg.get("threads")):
+    with threadpool_limits(limits=cfg["threads"]):
         model = SegmentationModel.load(cfg["model"])
-        scores, drift = score_table(model, cfg["input"], cfg)
+        scores, found = score_table(model, cfg["input"], cfg)
     write_csv(output, scores)
-    shifted = drift[drift["psi"] >= 0.1]
-    if len(shifted):
-        log.info("feature drift against the training customers (PSI >= 0.1): %s",
-                 ", ".join(f"{r.feature} {r.psi:.2f}" for r in shifted.itertuples()))
-    counts = scores["name"].value_counts()
-    log.info("scored %d customers into %s; wrote %s", len(scores),
-             ", ".join(f"{n} ({c})" for n, c in counts.items()), output)
+    write_json(drift_path(cfg), found.to_json())
+    for line in found.lines():
+        log.info("%s", line)
+    counts = scores.loc[scores["segment"] != NOISE, "name"].value_counts()
+    log.info("scored %d customers into %s; wrote %s and %s", len(scores),
+             ", ".join(f"{n} ({c})" for n, c in counts.items()), output, drift_path(cfg))
     return 0
 
 

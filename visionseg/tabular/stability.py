@@ -18,7 +18,7 @@ import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import adjusted_rand_score
 
-from visionseg.tabular.algorithms.base import NOISE, Segmenter, take
+from visionseg.tabular.algorithms.base import NOISE, Clusterer, take
 
 
 @dataclass
@@ -30,6 +30,20 @@ class Stability:
     rounds: int
     sample_size: int
     jaccard: pd.Series
+
+    def interpretation(self) -> str:
+        """What the ARI means for a marketer (bands after Hennig 2007 and common practice)."""
+        ari = self.ari_mean
+        if not np.isfinite(ari):
+            return "No stability figure."
+        if ari >= 0.9:
+            return "The segments reproduce almost exactly on resampled customers: stable."
+        if ari >= 0.75:
+            return "The segments mostly reproduce; boundary customers move: usable."
+        if ari >= 0.5:
+            return ("The segments only partly reproduce: treat the boundaries as soft and "
+                    "check the per-segment Jaccard before acting.")
+        return "The segments do not reproduce on resampled customers: do not act on them."
 
     def summary(self) -> str:
         return (f"bootstrap ARI {self.ari_mean:.3f} +/- {self.ari_std:.3f} over {self.rounds} "
@@ -53,7 +67,7 @@ def best_jaccard(reference: np.ndarray, other: np.ndarray) -> dict[int, float]:
 def bootstrap_stability(
     X: np.ndarray | pd.DataFrame,
     reference: np.ndarray,
-    make: Callable[[], Segmenter],
+    make: Callable[[], Clusterer],
     rounds: int = 10,
     sample: int = 2000,
     seed: int = 0,

@@ -1,31 +1,31 @@
-"""Segmentation algorithms behind one interface (:class:`Segmenter`), chosen by config.
+"""Segmentation algorithms behind one interface (:class:`Clusterer`), chosen by config.
 
 Each ``configs/tabular/algorithm/*.yaml`` names one of these classes in ``_target_``.
 """
 
-from visionseg.tabular.algorithms.autoencoder import AutoencoderKMeansSegmenter
-from visionseg.tabular.algorithms.base import NOISE, Segmenter, apply_mapping, margin_confidence
-from visionseg.tabular.algorithms.density import HDBSCANSegmenter, SpectralSegmenter
-from visionseg.tabular.algorithms.hierarchical import GowerSegmenter, WardSegmenter
-from visionseg.tabular.algorithms.mixed import KPrototypesSegmenter
+from visionseg.tabular.algorithms.autoencoder import AutoencoderKMeansClusterer
+from visionseg.tabular.algorithms.base import NOISE, Clusterer, apply_mapping, margin_confidence
+from visionseg.tabular.algorithms.density import HDBSCANClusterer, SpectralClusterer
+from visionseg.tabular.algorithms.hierarchical import GowerClusterer, WardClusterer
+from visionseg.tabular.algorithms.mixed import KPrototypesClusterer
 from visionseg.tabular.algorithms.partitional import (
-    GaussianMixtureSegmenter,
-    KMeansSegmenter,
-    MiniBatchKMeansSegmenter,
+    GaussianMixtureClusterer,
+    KMeansClusterer,
+    MiniBatchKMeansClusterer,
 )
 
 __all__ = [
     "NOISE",
-    "AutoencoderKMeansSegmenter",
-    "GaussianMixtureSegmenter",
-    "GowerSegmenter",
-    "HDBSCANSegmenter",
-    "KMeansSegmenter",
-    "KPrototypesSegmenter",
-    "MiniBatchKMeansSegmenter",
-    "Segmenter",
-    "SpectralSegmenter",
-    "WardSegmenter",
+    "AutoencoderKMeansClusterer",
+    "GaussianMixtureClusterer",
+    "GowerClusterer",
+    "HDBSCANClusterer",
+    "KMeansClusterer",
+    "KPrototypesClusterer",
+    "MiniBatchKMeansClusterer",
+    "Clusterer",
+    "SpectralClusterer",
+    "WardClusterer",
     "apply_mapping",
     "margin_confidence",
 ]

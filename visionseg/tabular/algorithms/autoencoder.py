@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.cluster import KMeans
 
-from visionseg.tabular.algorithms.base import Segmenter, margin_confidence
+from visionseg.tabular.algorithms.base import Clusterer, margin_confidence
 
 
 def _mlp(sizes: Sequence[int], final_activation: bool = False):
@@ -26,7 +26,7 @@ def _mlp(sizes: Sequence[int], final_activation: bool = False):
     return nn.Sequential(*layers)
 
 
-class AutoencoderKMeansSegmenter(Segmenter):
+class AutoencoderKMeansClusterer(Clusterer):
     """Autoencoder (MSE reconstruction, Adam) + K-Means on the latent codes.
 
     Membership is the K-Means distance margin ``1 - d1/d2`` in the latent space. Training

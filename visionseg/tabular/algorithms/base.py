@@ -22,7 +22,7 @@ NOISE = -1
 OVERSIZE_POLICIES = ("refuse", "sample")
 
 
-class Segmenter(ABC):
+class Clusterer(ABC):
     """Base class: subclasses implement ``_fit`` and ``_predict``.
 
     ``mixed_input`` algorithms receive a DataFrame of scaled numerics plus raw categorical
@@ -30,7 +30,7 @@ class Segmenter(ABC):
     of segments themselves (``n_clusters`` is then ignored).
     """
 
-    name: ClassVar[str] = "segmenter"
+    name: ClassVar[str] = "clusterer"
     mixed_input: ClassVar[bool] = False
     sets_k: ClassVar[bool] = True
     quadratic: ClassVar[bool] = False
@@ -51,7 +51,7 @@ class Segmenter(ABC):
         self.on_oversize = on_oversize
         self.fit_rows_: np.ndarray | None = None
 
-    def fit(self, X: np.ndarray | pd.DataFrame) -> Segmenter:
+    def fit(self, X: np.ndarray | pd.DataFrame) -> Clusterer:
         """Fit on ``X`` (all rows, or a guarded sample) and label every row."""
         n = len(X)
         if self.sets_k and not 2 <= self.n_clusters < n:

@@ -8,12 +8,12 @@ import warnings
 import numpy as np
 from sklearn.cluster import HDBSCAN, SpectralClustering
 
-from visionseg.tabular.algorithms.base import NOISE, Segmenter
+from visionseg.tabular.algorithms.base import NOISE, Clusterer
 from visionseg.tabular.algorithms.neighbours import NeighbourVote
 from visionseg.tabular.errors import TabularInputError
 
 
-class HDBSCANSegmenter(Segmenter):
+class HDBSCANClusterer(Clusterer):
     """scikit-learn HDBSCAN: finds its own number of segments, noise is label -1.
 
     Membership is HDBSCAN's membership strength (``probabilities_``). New customers take the
@@ -53,7 +53,7 @@ class HDBSCANSegmenter(Segmenter):
         return self.vote_(np.asarray(X, dtype="float64"))
 
 
-class SpectralSegmenter(Segmenter):
+class SpectralClusterer(Clusterer):
     """scikit-learn spectral clustering on a k-nearest-neighbour graph.
 
     Its affinity matrix and eigen-decomposition grow quickly with n, hence the size guard. A

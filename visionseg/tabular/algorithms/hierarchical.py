@@ -12,7 +12,7 @@ import pandas as pd
 from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial.distance import squareform
 
-from visionseg.tabular.algorithms.base import Segmenter, margin_confidence
+from visionseg.tabular.algorithms.base import Clusterer, margin_confidence
 
 
 def _cut(tree: np.ndarray, k: int) -> np.ndarray:
@@ -21,7 +21,7 @@ def _cut(tree: np.ndarray, k: int) -> np.ndarray:
     return np.unique(raw, return_inverse=True)[1].astype(np.int64)
 
 
-class WardSegmenter(Segmenter):
+class WardClusterer(Clusterer):
     """Agglomerative clustering with Ward linkage (scipy); new customers go to the nearest
     segment mean, membership is the distance margin ``1 - d1/d2`` to the segment means."""
 
@@ -45,7 +45,7 @@ class WardSegmenter(Segmenter):
         return distances.argmin(axis=1), margin_confidence(distances)
 
 
-class GowerSegmenter(Segmenter):
+class GowerClusterer(Clusterer):
     """Gower distance (package ``gower``) + average linkage, for mixed numeric/categorical data.
 
     Gower averages per-feature dissimilarities: |difference| / range for numbers, mismatch for

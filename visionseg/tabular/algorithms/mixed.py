@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 from kmodes.kprototypes import KPrototypes
 
-from visionseg.tabular.algorithms.base import Segmenter, margin_confidence
+from visionseg.tabular.algorithms.base import Clusterer, margin_confidence
 from visionseg.tabular.errors import TabularInputError
 
 
-class KPrototypesSegmenter(Segmenter):
+class KPrototypesClusterer(Clusterer):
     """Huang's K-Prototypes: cost = squared Euclidean distance on the scaled numerics plus
     ``gamma`` times the number of category mismatches (gamma from kmodes by default).
 

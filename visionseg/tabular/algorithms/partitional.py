@@ -6,10 +6,10 @@ import numpy as np
 from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.mixture import GaussianMixture
 
-from visionseg.tabular.algorithms.base import Segmenter, margin_confidence
+from visionseg.tabular.algorithms.base import Clusterer, margin_confidence
 
 
-class KMeansSegmenter(Segmenter):
+class KMeansClusterer(Clusterer):
     """scikit-learn K-Means; membership is the distance margin ``1 - d1/d2``."""
 
     name = "kmeans"
@@ -39,7 +39,7 @@ class KMeansSegmenter(Segmenter):
         return self.model_.cluster_centers_
 
 
-class MiniBatchKMeansSegmenter(KMeansSegmenter):
+class MiniBatchKMeansClusterer(KMeansClusterer):
     """scikit-learn MiniBatchKMeans, for a million customers and more."""
 
     name = "minibatch_kmeans"
@@ -56,7 +56,7 @@ class MiniBatchKMeansSegmenter(KMeansSegmenter):
                                random_state=self.random_state)
 
 
-class GaussianMixtureSegmenter(Segmenter):
+class GaussianMixtureClusterer(Clusterer):
     """scikit-learn Gaussian mixture: soft membership (the top posterior), BIC and AIC."""
 
     name = "gmm"

@@ -1,0 +1,62 @@
+"""Helpers shared by the tabular reports: PNG figures and DataFrames as report tables.
+
+The reports themselves are built from the package's generic report document
+(:mod:`visionseg.report.document`) and rendered by its HTML and Markdown renderers.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from visionseg.report.document import Figure, Table  # noqa: E402
+
+
+def png(fig: Any) -> bytes:
+    """The figure as PNG bytes; the figure is closed."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def figure(key: str, caption: str, fig: Any) -> Figure:
+    return Figure(key=key, caption=caption, png=png(fig))
+
+
+def colours(n: int) -> list:
+    cmap = plt.get_cmap("tab10" if n <= 10 else "tab20")
+    return [cmap(i % cmap.N) for i in range(n)]
+
+
+def cell(value: Any) -> Any:
+    """A plain Python value for the report: large amounts as whole numbers, NaN kept."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        if math.isfinite(value) and abs(value) >= 100:
+            return int(round(value))
+        return value
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if value is pd.NaT:
+        return None
+    return str(value)
+
+
+def frame_table(key: str, title: str, frame: pd.DataFrame, note: str = "") -> Table:
+    """A DataFrame (columns as header) as a report table."""
+    rows = [[cell(v) for v in row] for row in frame.itertuples(index=False)]
+    return Table(key=key, title=title, header=[str(c) for c in frame.columns], rows=rows,
+                 note=note)
