@@ -11,7 +11,7 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from sklearn.metrics import adjusted_rand_score
 
-from visionseg.tabular.algorithms import NOISE, KPrototypesClusterer, Clusterer, WardClusterer
+from visionseg.tabular.algorithms import NOISE, Clusterer, KPrototypesClusterer, WardClusterer
 from visionseg.tabular.config import CONFIG_DIR
 from visionseg.tabular.errors import TabularInputError
 from visionseg.tabular.preprocess import Preprocessor

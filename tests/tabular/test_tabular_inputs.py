@@ -7,10 +7,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from visionseg.tabular.cleaning import ColumnMap, clean_transactions
 from visionseg.tabular.cli import main as fit_main
 from visionseg.tabular.config import load_config
 from visionseg.tabular.errors import TabularInputError
-from visionseg.tabular.cleaning import ColumnMap, clean_transactions
 from visionseg.tabular.io import ReaderOptions, read_table
 from visionseg.tabular.pipeline import fit_segmentation, load_features
 
