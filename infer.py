@@ -10,8 +10,7 @@ os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 import hydra  # noqa: E402
 from omegaconf import DictConfig  # noqa: E402
 
-from visionseg.cli import user_errors  # noqa: E402
-from visionseg.registry import apply_aliases  # noqa: E402
+from visionseg.cli import check_arguments, user_errors  # noqa: E402
 
 
 @hydra.main(version_base="1.3", config_path="configs", config_name="infer")
@@ -29,5 +28,5 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
-    sys.argv = apply_aliases(sys.argv)
+    check_arguments(sys.argv[1:])
     main()

@@ -47,7 +47,7 @@ def run(variant: str, seed: int, args: argparse.Namespace, out: Path) -> dict:
     command = [
         sys.executable, str(ROOT / "train.py"), *VARIANTS[variant], *args.overrides,
         f"seed={seed}", f"trainer.max_epochs={args.epochs}", "evaluation.baselines=[]",
-        "evaluation.postprocess=[none]", "trainer.enable_progress_bar=false",
+        "evaluation.chains=[none]", "trainer.enable_progress_bar=false",
         "callbacks.rich_progress_bar=null", f"hydra.run.dir={out}",
     ]
     start = time.perf_counter()

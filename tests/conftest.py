@@ -59,7 +59,7 @@ TINY_TRAIN = (
     "callbacks.rich_progress_bar=null",
     "trainer.enable_progress_bar=false",
     "evaluation.baselines=[]",
-    "evaluation.postprocess=[none]",
+    "evaluation.chains=[none]",
 )
 
 

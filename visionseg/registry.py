@@ -1,31 +1,29 @@
-"""Build methods and post-processing chains by name from ``configs/method`` and
-``configs/postprocess``, the same way in infer.py, evaluate.py and train.py."""
+"""Build methods, post-processing chains and the part rule by name, from the Hydra groups
+``configs/method/`` and ``configs/postprocess/``, the same way in train.py, evaluate.py and
+infer.py.
+
+A ``method`` file is one ``_target_`` config; a ``postprocess`` file is ``{step name: step
+config}``, so that Hydra's multi-select ``postprocess=[morphology,crf]`` composes one chain,
+and a chain name ``morphology+crf`` builds the same chain from the files.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from hydra.utils import instantiate
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from visionseg.core.errors import ConfigError
+from visionseg.core.method import Method
+from visionseg.postprocess.chain import Chain
 
-# Command-line keys that name a Hydra config group folder (so Hydra would take them for a
-# group choice) -> the config key that holds them.
-ALIASES = {"postprocess": "chains"}
-
-
-def apply_aliases(argv: Sequence[str], aliases: dict[str, str] | None = None) -> list[str]:
-    """``postprocess=[a,b]`` -> ``chains=[a,b]``: the config key for a name Hydra reserves."""
-    aliases = ALIASES if aliases is None else aliases
-    out = list(argv[:1])
-    for arg in argv[1:]:
-        key, sep, value = arg.partition("=")
-        out.append(f"{aliases[key]}={value}" if sep and key in aliases else arg)
-    return out
+#: Config groups chosen on the command line as ``group=option``; checked before Hydra runs.
+GROUPS = ("method", "postprocess", "decision", "tile", "rules", "model", "data", "trainer",
+          "callbacks", "logger", "experiment", "debug", "evaluation")
 
 
 def config_dir() -> Path:
@@ -35,29 +33,97 @@ def config_dir() -> Path:
     return base / "configs"
 
 
+def options(group: str) -> list[str]:
+    """The option names of one config group."""
+    return sorted(p.stem for p in (config_dir() / group).glob("*.yaml"))
+
+
 def _load(group: str, name: str) -> Any:
     path = config_dir() / group / f"{name}.yaml"
     if not path.is_file():
-        available = sorted(p.stem for p in (config_dir() / group).glob("*.yaml"))
-        raise ConfigError(f"{group}={name}: no {path}; available: {', '.join(available)}")
+        raise ConfigError(f"{group}={name}: no such option; available: {', '.join(options(group))}")
     return OmegaConf.load(path)
 
 
-def build_baseline(name: str, classes: Sequence[str], **overrides: Any):
-    """Instantiate ``configs/method/<name>.yaml`` as a Method for ``classes``."""
-    cfg = _load("method", name)
-    return instantiate(cfg, classes=list(classes), **overrides)
+def names(value: Any) -> list[str]:
+    """A config value that may be null, one name, or a list of names, as a list."""
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple, ListConfig)):
+        return [str(v) for v in value]
+    return [str(value)]
 
 
-def build_chain(names: str | Iterable[str] | None):
-    """Instantiate and concatenate ``configs/postprocess/<name>.yaml`` step lists."""
-    from visionseg.postprocess.chain import Chain
+def build_method(cfg: Mapping[str, Any] | DictConfig, classes: Sequence[str], name: str) -> Method:
+    """Instantiate one ``configs/method`` node for ``classes``; named ``name`` unless the
+    node names it."""
+    try:
+        method = instantiate(cfg, classes=list(classes))
+    except ConfigError:
+        raise
+    except Exception as err:  # noqa: BLE001 - a bad setting, reported as one line
+        raise ConfigError(f"method '{name}' cannot be built: {_root_cause(err)}") from err
+    if not getattr(method, "name", None) or method.name == "method":
+        method.name = name
+    return method
 
-    if names is None:
-        names = []
-    elif isinstance(names, str):
-        names = [names]
-    steps = []
-    for name in names:
-        steps.extend(instantiate(_load("postprocess", name)) or [])
-    return Chain(steps)
+
+def build_baselines(baseline_names: Iterable[str], classes: Sequence[str]) -> list[Method]:
+    """One Method per ``configs/method/<name>.yaml``."""
+    return [build_method(_load("method", n), classes, n) for n in baseline_names]
+
+
+def chain_from_steps(steps: Mapping[str, Any] | None) -> Chain:
+    """A Chain from a composed ``postprocess`` node: ``{step name: step config}`` in order."""
+    built = []
+    for step_name, node in (steps or {}).items():
+        try:
+            built.append(instantiate(node))
+        except Exception as err:  # noqa: BLE001 - a bad setting, reported as one line
+            raise ConfigError(
+                f"post-processing '{step_name}' cannot be built: {_root_cause(err)}"
+            ) from err
+    return Chain(built)
+
+
+def build_chain(chain: str | Iterable[str] | None) -> Chain:
+    """The chain of ``configs/postprocess`` files named ``a+b`` (or ``[a, b]``), in order."""
+    parts = chain.split("+") if isinstance(chain, str) else list(chain or [])
+    steps: dict[str, Any] = {}
+    for part in parts:
+        steps.update(_load("postprocess", part) or {})
+    return chain_from_steps(steps)
+
+
+def build_chains(chain_names: Sequence[str]) -> dict[str, Chain]:
+    """``{name: chain}`` of the chains an evaluation compares (``none`` = raw output)."""
+    return {name: build_chain(name) for name in chain_names or ["none"]}
+
+
+def check_group_choices(argv: Sequence[str]) -> None:
+    """``group=option`` arguments naming no file of the group: one clear ConfigError, before
+    Hydra answers with its own multi-line block."""
+    for arg in argv:
+        key, sep, value = arg.partition("=")
+        key = key.lstrip("+~")
+        if not sep or key not in GROUPS or not (config_dir() / key).is_dir():
+            continue
+        chosen = [v.strip() for v in value.strip("[]").split(",") if v.strip()]
+        for option in chosen:
+            if option != "null" and not (config_dir() / key / f"{option}.yaml").is_file():
+                raise ConfigError(
+                    f"{key}={option}: no such option; available: {', '.join(options(key))}"
+                )
+
+
+def to_plain(node: Any) -> Any:
+    """A config node as plain Python containers (resolved)."""
+    if isinstance(node, (DictConfig, ListConfig)):
+        return OmegaConf.to_container(node, resolve=True)
+    return node
+
+
+def _root_cause(err: BaseException) -> str:
+    while err.__cause__ is not None:
+        err = err.__cause__
+    return f"{type(err).__name__}: {err}"

@@ -15,7 +15,6 @@ from hydra import compose, initialize_config_dir
 
 from visionseg.evaluation.cli import run
 from visionseg.io import write_png
-from visionseg.registry import apply_aliases
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -29,10 +28,10 @@ def project_root(tmp_path, monkeypatch) -> Path:
     (configs / "postprocess").mkdir()
     (configs / "method" / "dark.yaml").write_text("_target_: toy_methods.DarkSpots\nlevel: 60\n")
     (configs / "method" / "bright.yaml").write_text("_target_: toy_methods.BrightScratches\n")
-    (configs / "postprocess" / "none.yaml").write_text("[]\n")
+    (configs / "postprocess" / "none.yaml").write_text("{}\n")
     for name, class_id in (("no_scratch", 1), ("no_spot", 2)):
         (configs / "postprocess" / f"{name}.yaml").write_text(
-            f"- _target_: toy_methods.ClearClass\n  class_id: {class_id}\n"
+            f"{name}:\n  _target_: toy_methods.ClearClass\n  class_id: {class_id}\n"
         )
     monkeypatch.setenv("VISIONSEG_ROOT", str(root))
     return root
@@ -40,16 +39,16 @@ def project_root(tmp_path, monkeypatch) -> Path:
 
 def _cfg(data_root: Path, out: Path, *overrides: str):
     """The config evaluate.py composes from the same command-line arguments."""
-    args = apply_aliases(["evaluate.py", f"data.root={data_root}", f"output={out}", *overrides])
+    args = [f"data.root={data_root}", f"output={out}", *overrides]
     with initialize_config_dir(version_base="1.3", config_dir=str(REPO / "configs")):
-        return compose("evaluate", overrides=args[1:])
+        return compose("evaluate", overrides=args)
 
 
 def test_runs_named_baselines_and_writes_every_output(data, tmp_path):
     root, _, _ = data
     out = tmp_path / "out"
     chains = ["none", "no_spot", "no_spot+no_scratch"]
-    cfg = _cfg(root, out, "baselines=[dark,bright]", f"postprocess=[{','.join(chains)}]")
+    cfg = _cfg(root, out, "baselines=[dark,bright]", f"chains=[{','.join(chains)}]")
     assert run(cfg) == 0
     for name in ("report.html", "report.md", "metrics.json", "metrics.csv", "per_image.csv"):
         assert (out / name).is_file()
@@ -64,7 +63,7 @@ def test_runs_named_baselines_and_writes_every_output(data, tmp_path):
     assert (combined["reference"], combined["step"]) == ("no_spot", "no_scratch")
     assert gains[("dark", "no_spot")]["reference"] == "none"
     assert metrics["context"]["split"] == "test" and metrics["context"]["train_split"] == "train"
-    assert metrics["settings"]["min_defect_area"] == cfg.settings.min_defect_area
+    assert metrics["decision"]["min_area"] == cfg.decision.min_area
 
 
 @pytest.mark.parametrize("problem", ["missing_split", "unpaired", "bad_mask", "unknown_baseline"])
@@ -85,7 +84,7 @@ def test_bad_input_is_one_clear_message(problem, data, tmp_path, capsys):
         expected = f"{mask_path}: values [7]"
     else:
         overrides[0] = "baselines=[dark,otsu_typo]"
-        expected = "otsu_typo.yaml; available: bright, dark"
+        expected = "method=otsu_typo: no such option; available: bright, dark"
     out = tmp_path / "out"
     assert run(_cfg(root, out, *overrides)) == 2
     err = capsys.readouterr().err
@@ -99,7 +98,7 @@ def test_command_line_exits_non_zero_without_traceback(tmp_path, project_root):
            "VISIONSEG_ROOT": str(project_root)}
     proc = subprocess.run(
         [sys.executable, str(REPO / "evaluate.py"), f"data.root={tmp_path / 'data'}",
-         "split=val", f"output={tmp_path / 'out'}", "postprocess=[none]", "baselines=[dark]"],
+         "split=val", f"output={tmp_path / 'out'}", "chains=[none]", "baselines=[dark]"],
         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
     )
     assert proc.returncode != 0

@@ -137,7 +137,7 @@ def test_gallery_holds_best_median_worst_thumbnails(data):
 
 
 def test_settings_are_checked():
-    assert EvalSettings.from_any({"min_defect_area": 5}).min_defect_area == 5
+    assert EvalSettings.from_any({"defect_iou": 0.3}).defect_iou == 0.3
     with pytest.raises(EvaluationError, match="unknown evaluation setting"):
         EvalSettings.from_any({"min_area": 5})
     with pytest.raises(EvaluationError, match="size_thresholds"):

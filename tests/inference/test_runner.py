@@ -5,8 +5,9 @@ import numpy as np
 import pandas as pd
 
 from visionseg.core import Method, Prediction
+from visionseg.core.verdict import PartRule
 from visionseg.inference.inputs import expand_inputs
-from visionseg.inference.runner import InferenceSettings, run_inference
+from visionseg.inference.runner import run_inference
 from visionseg.io import read_mask
 
 
@@ -38,7 +39,7 @@ def test_folder_with_a_corrupt_file(tmp_path):
         DarkPixels(),
         expand_inputs(str(src)),
         out,
-        settings=InferenceSettings(min_defect_area=5),
+        rule=PartRule(min_area=5),
         show_progress=False,
     )
     assert summary["failed"] == 1 and summary["images"] == 3

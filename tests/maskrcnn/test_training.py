@@ -37,7 +37,7 @@ FAST = (
     "trainer.enable_progress_bar=false",
     "+trainer.enable_model_summary=false",
     "evaluation.baselines=[]",
-    "evaluation.postprocess=[none]",
+    "evaluation.chains=[none]",
 )
 
 
@@ -89,7 +89,7 @@ def test_infer_writes_instance_masks_and_rows_with_scores(run, data, tmp_path):
     torch.save(checkpoint, ckpt)
     result = tmp_path / "out"
     run_script("infer.py", f"ckpt={ckpt}", f"input={data / 'test/images'}", f"output={result}",
-               "progress=false", "min_defect_area=0", "device=cpu")
+               "progress=false", "decision.min_area=1", "device=cpu")
     rows = pd.read_csv(result / "defects.csv")
     total = 0
     for png in sorted((result / "instances").glob("*.png")):

@@ -6,12 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hydra.utils import instantiate
+from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from visionseg.core import Instances, Prediction
 from visionseg.postprocess import Chain, DenseCRF, Morphology, PostProcess
 from visionseg.postprocess.instances import sync_instances
+from visionseg.registry import build_chain, chain_from_steps
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "postprocess"
 IMAGE = np.zeros((30, 30, 3), np.uint8)
@@ -42,26 +43,25 @@ def test_chain_rejects_non_steps():
 @pytest.mark.parametrize(
     "name,expected", [("none", "none"), ("morphology", "morphology"), ("crf", "crf")]
 )
-def test_postprocess_configs_instantiate_as_step_lists(name, expected):
+def test_postprocess_configs_build_by_name(name, expected):
     if name == "crf":
         pytest.importorskip("pydensecrf.densecrf")
-    steps = instantiate(OmegaConf.load(CONFIGS / f"{name}.yaml"))
-    assert all(isinstance(step, PostProcess) for step in steps)
-    chain = Chain(steps)
+    chain = build_chain(name)
+    assert all(isinstance(step, PostProcess) for step in chain.steps)
     assert chain.name == expected
     assert isinstance(chain(IMAGE, Prediction(np.zeros((30, 30), np.uint8))), Prediction)
 
 
-def test_configs_chain_by_concatenation():
+def test_chain_name_and_hydra_multi_select_build_the_same_chain():
     pytest.importorskip("pydensecrf.densecrf")
-    steps = [
-        step
-        for name in ("morphology", "crf")
-        for step in instantiate(OmegaConf.load(CONFIGS / f"{name}.yaml"))
-    ]
-    chain = Chain(steps)
+    chain = build_chain("morphology+crf")
     assert chain.name == "morphology+crf"
     assert isinstance(chain.steps[0], Morphology) and isinstance(chain.steps[1], DenseCRF)
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONFIGS.parent)):
+        cfg = compose("infer", overrides=["input=x", "output=y", "postprocess=[morphology,crf]"])
+    composed = chain_from_steps(OmegaConf.to_container(cfg.postprocess))
+    assert composed.name == chain.name
+    assert vars(composed.steps[0]) == vars(chain.steps[0])
 
 
 def test_sync_instances_restricts_extends_and_creates():

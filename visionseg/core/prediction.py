@@ -85,3 +85,20 @@ class Prediction:
         mask = probs.argmax(axis=0).astype(np.uint8)
         confidence = np.take_along_axis(probs, mask[None].astype(np.int64), axis=0)[0]
         return cls(mask=mask, probs=probs, confidence=confidence, **kwargs)
+
+    @classmethod
+    def from_probs_thresholded(
+        cls, probs: np.ndarray, thresholds: dict[int, float], like: Prediction | None = None
+    ) -> Prediction:
+        """Mask from ``C x H x W`` probabilities where class ``c`` of ``thresholds`` wins a
+        pixel when ``P(c) >= thresholds[c]`` (the most probable such class), else argmax
+        of the other classes. Instances and meta are kept from ``like``."""
+        probs = np.asarray(probs, dtype=np.float32)
+        scores = probs.copy()
+        for c, t in thresholds.items():
+            scores[c] = np.where(probs[c] >= t, probs[c] + 2.0, -1.0)
+        mask = scores.argmax(axis=0).astype(np.uint8)
+        confidence = np.take_along_axis(probs, mask[None].astype(np.int64), axis=0)[0]
+        extra = {} if like is None else {"instances": like.instances, "meta": dict(like.meta)}
+        return cls(mask=mask, probs=probs, confidence=confidence, **extra)
+

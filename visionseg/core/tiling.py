@@ -13,14 +13,46 @@ the probabilities never leave the GPU, and only the finished class mask and conf
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 
+from visionseg.core.errors import ConfigError
+
 TileFn = Callable[[np.ndarray], "np.ndarray | torch.Tensor"]
 """``N x h x w x 3`` uint8 tiles -> ``N x C x h x w`` float32 probabilities (a NumPy array,
 or a tensor on any device)."""
+
+
+@dataclass(frozen=True)
+class TileSettings:
+    """Tile side and overlap in pixels, range-checked: ``16 <= size``, ``0 <= overlap < size``.
+
+    One node (``configs/tile/``) shared by infer.py, evaluate.py and train.py's evaluation.
+    """
+
+    size: int = 512
+    overlap: int = 64
+
+    def __post_init__(self) -> None:
+        if int(self.size) != self.size or self.size < 16:
+            raise ConfigError(f"tile.size must be an integer >= 16, got {self.size}")
+        if int(self.overlap) != self.overlap or not 0 <= self.overlap < self.size:
+            raise ConfigError(
+                f"0 <= tile.overlap < tile.size must hold, got overlap {self.overlap} "
+                f"and size {self.size}"
+            )
+
+    @classmethod
+    def from_dict(cls, value: Mapping[str, Any] | None) -> TileSettings:
+        value = dict(value or {})
+        unknown = sorted(set(value) - {"size", "overlap"})
+        if unknown:
+            raise ConfigError(f"unknown tile setting(s) {unknown}; known: ['overlap', 'size']")
+        return cls(**value)
 
 
 def tile_starts(length: int, tile: int, overlap: int) -> list[int]:

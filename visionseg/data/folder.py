@@ -15,13 +15,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from visionseg.core.errors import UserError
 from visionseg.io.images import IMAGE_EXTENSIONS, ImageReadError, read_mask
 
 IGNORE_INDEX = 255
 MAX_LISTED = 20
 
 
-class DatasetError(ValueError):
+class DatasetError(UserError):
     """A data set that cannot be used; the message lists the offending files."""
 
     def __init__(self, title: str, problems: Sequence[str] = ()) -> None:

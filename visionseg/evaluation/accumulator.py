@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from visionseg.core.prediction import Instances, Prediction
+from visionseg.core.verdict import PartRule
 from visionseg.evaluation.settings import EvalSettings
 from visionseg.metrics.boundary import BoundaryF1, BoundaryTarget, tolerance_kernel
 from visionseg.metrics.confusion import ConfusionMatrix, confusion_counts, summarize_confusion
@@ -34,6 +35,8 @@ class ImageTarget:
         num_classes: int,
         settings: EvalSettings,
         instances: Instances,
+        rule: PartRule,
+        classes: Sequence[str],
     ) -> None:
         self.name = name
         self.mask = mask
@@ -41,7 +44,7 @@ class ImageTarget:
         ignore = mask == settings.ignore_index
         self.valid = None if not ignore.any() else ~ignore
         self.regions: ClassRegions = class_regions(mask, num_classes)
-        self.ng = self.regions.largest() >= max(settings.min_defect_area, 1)
+        self.ng = rule.judge_mask(mask, classes).ng
         self.boundary = BoundaryTarget(
             mask, num_classes, tolerance_kernel(settings.boundary_tolerance), self.valid
         )
@@ -56,13 +59,19 @@ class EntryAccumulator:
     """Confusion matrix, per-image means, OK/NG, defect, boundary, instance and speed figures."""
 
     def __init__(
-        self, method: str, chain: str, classes: Sequence[str], settings: EvalSettings
+        self,
+        method: str,
+        chain: str,
+        classes: Sequence[str],
+        settings: EvalSettings,
+        rule: PartRule,
     ) -> None:
         self.method = method
         self.chain = chain
         self.classes = list(classes)
         n = len(self.classes)
         self.settings = settings
+        self.rule = rule
         self.confusion = ConfusionMatrix(n, settings.ignore_index)
         self.per_image = PerImageMeans(n)
         self.image_level = ImageLevelCounts()
@@ -90,13 +99,16 @@ class EntryAccumulator:
         self.images += 1
         failed = pred is None
         self.failures += int(failed)
-        mask = np.zeros(target.shape, np.uint8) if failed else target.clean(pred.mask)
+        if failed:
+            pred = Prediction(np.zeros(target.shape, np.uint8))
+        pred = self.rule.apply(pred, self.classes)
+        mask = target.clean(pred.mask)
         counts = confusion_counts(mask, target.mask, n, self.settings.ignore_index)
         self.confusion.matrix += counts
         scores = image_scores(counts)
         self.per_image.update(scores)
         regions = class_regions(mask, n)
-        pred_ng = regions.largest() >= max(self.settings.min_defect_area, 1)
+        pred_ng = self.rule.judge(pred.with_(mask=mask), self.classes).ng
         self.image_level.update(target.ng, pred_ng)
         defects = self.defects.update(target.regions, regions)
         boundary_f1 = self.boundary.update(target.boundary, mask)

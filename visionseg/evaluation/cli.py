@@ -1,8 +1,8 @@
 """What ``python evaluate.py`` does with its composed config (evaluate.py stays a thin shell).
 
 Baselines and post-processing chains are named in the config and built by
-:mod:`visionseg.registry` from ``configs/method/<name>.yaml`` and
-``configs/postprocess/<name>.yaml``; ``a+b`` names one chain running ``a`` then ``b``.
+:mod:`visionseg.registry`; the figure rules, the part rule and the tiles come from the
+shared ``rules/``, ``decision/`` and ``tile/`` nodes.
 """
 
 from __future__ import annotations
@@ -11,67 +11,27 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
+from visionseg.core.errors import UserError
 from visionseg.core.method import Method
+from visionseg.core.tiling import TileSettings
+from visionseg.core.verdict import PartRule
 from visionseg.data.folder import DatasetError, Sample, load_split
 from visionseg.data.instances import InstanceTargets
 from visionseg.evaluation.errors import EvaluationError
 from visionseg.evaluation.pipeline import evaluate_and_report
-from visionseg.evaluation.runner import PostProcess
 from visionseg.evaluation.settings import EvalSettings
-from visionseg.io.images import ImageReadError
-from visionseg.registry import ConfigError, build_baseline, build_chain
+from visionseg.registry import build_baselines, build_chains, names, to_plain
 
 log = logging.getLogger(__name__)
 
-EXIT_USER_ERROR = 2
 
 
-def names(value: Any) -> list[str]:
-    """A config value that may be null, one name, or a list of names, as a list."""
-    if value is None:
-        return []
-    if isinstance(value, (list, tuple, ListConfig)):
-        return [str(v) for v in value]
-    return [str(value)]
-
-
-def build_baselines(baseline_names: Sequence[str], classes: Sequence[str]) -> list[Method]:
-    """One Method per ``configs/method/<name>.yaml``, for ``classes``; named after the file
-    unless the config names it."""
-    methods = []
-    for name in baseline_names:
-        try:
-            method = build_baseline(name, list(classes))
-        except ConfigError:
-            raise
-        except Exception as err:  # noqa: BLE001 - reported as a config problem
-            raise EvaluationError(f"baseline '{name}' cannot be built: {_root_cause(err)}") from err
-        if not getattr(method, "name", None) or method.name == "method":
-            method.name = name
-        methods.append(method)
-    return methods
-
-
-def build_chains(chain_names: Sequence[str]) -> dict[str, PostProcess]:
-    """``{name: chain}``; a name ``a+b`` is the steps of ``a`` then those of ``b``."""
-    chains: dict[str, PostProcess] = {}
-    for chain_name in chain_names:
-        try:
-            chains[chain_name] = build_chain(chain_name.split("+"))
-        except ConfigError:
-            raise
-        except Exception as err:  # noqa: BLE001 - reported as a config problem
-            raise EvaluationError(
-                f"post-processing '{chain_name}' cannot be built: {_root_cause(err)}"
-            ) from err
-    return chains
-
-
-def load_checkpoints(paths: Sequence[str], device: str) -> list[Method]:
+def load_checkpoints(
+    paths: Sequence[str], device: str, tile: TileSettings | None = None, batch_size: int = 4
+) -> list[Method]:
     methods = []
     for path in paths:
         if not Path(path).is_file():
@@ -81,19 +41,15 @@ def load_checkpoints(paths: Sequence[str], device: str) -> list[Method]:
         except ImportError as err:
             raise EvaluationError(f"checkpoints cannot be loaded here: {err}") from err
         try:
-            methods.append(load_method(str(path), device=device))
+            tile = tile or TileSettings()
+            methods.append(load_method(str(path), device=device, tile_size=tile.size,
+                                       tile_overlap=tile.overlap, batch_size=batch_size))
         except (OSError, ValueError, KeyError, RuntimeError) as err:
             text = str(err)
             if str(path) not in text:
                 text = f"{path}: cannot be loaded as a checkpoint: {text}"
             raise EvaluationError(text) from err
     return methods
-
-
-def _root_cause(err: BaseException) -> str:
-    while err.__cause__ is not None:
-        err = err.__cause__
-    return f"{type(err).__name__}: {err}"
 
 
 def _classes(cfg: DictConfig, checkpoints: list[Method]) -> list[str]:
@@ -125,8 +81,10 @@ def _train_samples(cfg: DictConfig, num_classes: int) -> list[Sample] | None:
 def run(cfg: DictConfig) -> int:
     """Evaluate as configured and write the outputs; returns the process exit code."""
     try:
-        settings = EvalSettings.from_any(OmegaConf.to_container(cfg.settings, resolve=True))
-        checkpoints = load_checkpoints(names(cfg.ckpt), str(cfg.device))
+        settings = EvalSettings.from_any(to_plain(cfg.rules))
+        rule = PartRule.from_dict(to_plain(cfg.decision))
+        tile = TileSettings.from_dict(to_plain(cfg.tile))
+        checkpoints = load_checkpoints(names(cfg.ckpt), str(cfg.device), tile, cfg.batch_size)
         classes = _classes(cfg, checkpoints)
         samples = load_split(cfg.data.root, cfg.split, len(classes), audit=cfg.audit)
         samples, problems = InstanceTargets(classes).attach(samples, audit=cfg.audit)
@@ -148,6 +106,7 @@ def run(cfg: DictConfig) -> int:
             settings=settings,
             train_samples=train,
             title=cfg.get("title"),
+            rule=rule,
             context={
                 "split": str(cfg.split),
                 "data_root": str(cfg.data.root),
@@ -156,9 +115,9 @@ def run(cfg: DictConfig) -> int:
                 "config": OmegaConf.to_container(cfg, resolve=True),
             },
         )
-    except (DatasetError, ImageReadError, EvaluationError, ConfigError) as err:
+    except UserError as err:
         print(f"error: {err}", file=sys.stderr)
-        return EXIT_USER_ERROR
+        return 2
     _print_ranking(results.ranking(), cfg.output)
     return 0
 

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from visionseg.core.method import Method
+from visionseg.core.verdict import PartRule
 from visionseg.data.folder import Sample
 from visionseg.evaluation.results import EvalResults
 from visionseg.evaluation.runner import Chains, evaluate
@@ -27,13 +28,15 @@ def evaluate_and_report(
     train_samples: Sequence[Sample] | None = None,
     title: str | None = None,
     context: Mapping[str, Any] | None = None,
+    rule: PartRule | None = None,
 ) -> EvalResults:
     """:func:`evaluate`, then write the report and tables into ``output_dir``.
 
     ``context`` (e.g. ``{"split": "test", "data_root": ..., "config": {...}}``) is stored
     in metrics.json under ``context``; its scalar entries are also shown in the report.
     """
-    results = evaluate(methods, samples, classes, chains, settings, train_samples)
+    results = evaluate(methods, samples, classes, chains, settings, train_samples, rule)
+    results.rule = rule or PartRule()
     results.context.update({str(k): v for k, v in (context or {}).items()})
     paths = write_report(results, output_dir, title=title)
     log.info("report written to %s", paths["report.html"])

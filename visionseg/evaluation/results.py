@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 import visionseg
+from visionseg.core.verdict import PartRule
 from visionseg.evaluation.settings import EvalSettings
 
 
@@ -63,6 +64,7 @@ class EvalResults:
     methods: list[str]
     chains: list[str]
     context: dict[str, Any] = field(default_factory=dict)  # e.g. split, data root, config
+    rule: PartRule = field(default_factory=PartRule)  # the OK/NG rule behind the part figures
 
     def entry(self, method: str, chain: str) -> dict[str, Any]:
         for entry in self.entries:
@@ -167,6 +169,7 @@ class EvalResults:
                 "classes": self.classes,
                 "context": self.context,
                 "settings": self.settings.to_dict(),
+                "decision": self.rule.to_dict(),
                 "dataset": self.dataset,
                 "ranking": self.ranking(),
                 "methods": methods,

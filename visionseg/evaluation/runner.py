@@ -18,6 +18,7 @@ import numpy as np
 
 from visionseg.core.method import Method
 from visionseg.core.prediction import Instances, Prediction
+from visionseg.core.verdict import PartRule
 from visionseg.data.folder import Sample
 from visionseg.data.instances import InstanceTargets
 from visionseg.data.pairs import TrainPairs
@@ -70,6 +71,7 @@ def evaluate(
     chains: Chains = None,
     settings: EvalSettings | Mapping[str, Any] | None = None,
     train_samples: Sequence[Sample] | None = None,
+    rule: PartRule | None = None,
 ) -> EvalResults:
     """Score every method x chain on ``samples`` (which must have masks).
 
@@ -80,7 +82,9 @@ def evaluate(
     image is recorded as a failure on that image and counts as an empty prediction there.
     """
     settings = EvalSettings.from_any(settings)
+    rule = rule or PartRule()
     classes = list(classes)
+    rule.check_classes(classes)
     chain_map = normalize_chains(chains)
     samples = list(samples)
     missing = [s.name for s in samples if s.mask is None]
@@ -97,7 +101,7 @@ def evaluate(
     active = _fit_all(list(zip(names, methods, strict=True)), train_samples, samples, failures)
 
     accumulators = {
-        (name, chain): EntryAccumulator(name, chain, classes, settings)
+        (name, chain): EntryAccumulator(name, chain, classes, settings, rule)
         for name, _ in active
         for chain in chain_map
     }
@@ -117,7 +121,8 @@ def evaluate(
         sizes.add(gt.shape)
         support += np.bincount(gt.ravel(), minlength=256)[: len(classes)]
         target = ImageTarget(
-            sample.name, gt, len(classes), settings, _gt_instances(sample, gt, targets, settings)
+            sample.name, gt, len(classes), settings, _gt_instances(sample, gt, targets, settings),
+            rule, classes,
         )
         gt_instances.add(index, gt.shape, target.instances)
         gt_defects += target.regions.count()

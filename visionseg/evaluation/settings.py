@@ -1,4 +1,7 @@
-"""Evaluation settings: the rules behind the figures, set in ``configs/evaluate.yaml``."""
+"""Evaluation settings: the rules behind the figures, set in ``configs/rules/``.
+
+The OK/NG rule is not here: it is :class:`visionseg.core.verdict.PartRule` (``configs/decision/``).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +16,6 @@ from visionseg.evaluation.errors import EvaluationError
 class EvalSettings:
     """Rules shared by every method and chain so their figures stay comparable.
 
-    ``min_defect_area``: a part is NG when one defect region has at least this many pixels.
     ``defect_iou``: IoU at which a predicted region matches a ground-truth region.
     ``size_thresholds``: region areas (pixels) splitting small | medium | large defects.
     ``boundary_tolerance``: pixels within which a boundary pixel counts as found.
@@ -25,7 +27,6 @@ class EvalSettings:
     ``ignore_index``: ground-truth value of pixels left out of every figure.
     """
 
-    min_defect_area: int = 10
     defect_iou: float = 0.5
     size_thresholds: tuple[int, int] = (50, 500)
     boundary_tolerance: float = 2.0

@@ -6,10 +6,11 @@ import glob
 from collections.abc import Iterable
 from pathlib import Path
 
+from visionseg.core.errors import UserError
 from visionseg.io.images import IMAGE_EXTENSIONS
 
 
-class InputError(ValueError):
+class InputError(UserError):
     """The input specification matches no image."""
 
 

@@ -18,7 +18,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from visionseg.core.method import Method
 from visionseg.core.prediction import Prediction
+from visionseg.core.verdict import PartRule
 from visionseg.inference.inputs import unique_names
 from visionseg.inference.writers import defect_rows, write_outputs
 from visionseg.io.atomic import write_csv, write_json
@@ -57,14 +58,12 @@ DEFAULT_IO_THREADS = max(2, min(8, (os.cpu_count() or 2) // 2))
 class InferenceSettings:
     """How outputs are judged and written."""
 
-    min_defect_area: int = 20
     batch_size: int = 4
     overlays: bool = True
     overlay_alpha: float = 0.5
     prefetch: int = 2
     reader_threads: int = DEFAULT_IO_THREADS
     writer_threads: int = DEFAULT_IO_THREADS
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _read_one(path: Path) -> np.ndarray | Exception:
@@ -125,10 +124,12 @@ def run_inference(
     postprocess: PostProcess | None = None,
     settings: InferenceSettings | None = None,
     show_progress: bool = True,
+    rule: PartRule | None = None,
 ) -> dict[str, Any]:
     """Segment every image of ``paths``; write masks, overlays, ``defects.csv``,
     ``summary.json``. Returns the summary; ``summary["failed"]`` counts failed images."""
     settings = settings or InferenceSettings()
+    rule = rule or PartRule()
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     names = unique_names(list(paths))
@@ -160,7 +161,8 @@ def run_inference(
                 try:
                     if postprocess is not None:
                         pred = postprocess(image, pred)
-                    record, rows = _judge(path, name, image, pred, classes, settings)
+                    pred = rule.apply(pred, classes)
+                    record, rows = _judge(path, name, image, pred, classes, rule)
                 except Exception as err:  # one bad image must not stop the batch job
                     records.append(_failure(path, name, err))
                     continue
@@ -189,6 +191,7 @@ def run_inference(
         "method": method.name,
         "classes": classes,
         "settings": {**settings.__dict__, "postprocess": getattr(postprocess, "name", None)},
+        "decision": rule.to_dict(),
         "images": len(records),
         "failed": failed,
         "ng": sum(r.get("verdict") == "NG" for r in records),
@@ -216,8 +219,9 @@ def _predict(method: Method, good: list, records: list) -> list[Prediction | Non
         return preds
 
 
-def _judge(path, name, image, pred, classes, settings) -> tuple[dict, list[dict]]:
-    rows = defect_rows(name, pred, classes, settings.min_defect_area)
+def _judge(path, name, image, pred, classes, rule: PartRule) -> tuple[dict, list[dict]]:
+    verdict = rule.judge(pred, classes)
+    rows = defect_rows(name, pred, classes, rule)
     counts = np.bincount(pred.mask.ravel(), minlength=len(classes))
     record = {
         "image": str(path),
@@ -227,7 +231,8 @@ def _judge(path, name, image, pred, classes, settings) -> tuple[dict, list[dict]
         "height": int(image.shape[0]),
         "defect_pixels": {classes[c]: int(counts[c]) for c in range(1, len(classes))},
         "defects": len(rows),
-        "verdict": "NG" if rows else "OK",
+        "ng_regions": len(verdict.defects),
+        "verdict": verdict.label,
     }
     return record, rows
 

@@ -9,22 +9,25 @@ import numpy as np
 
 from visionseg.core.prediction import Prediction
 from visionseg.core.regions import extract_regions
+from visionseg.core.verdict import PartRule
 from visionseg.io.images import write_png
 from visionseg.report.overlay import overlay
 
 
 def defect_rows(
-    image_name: str, pred: Prediction, classes: list[str], min_area: int = 0
+    image_name: str, pred: Prediction, classes: list[str], rule: PartRule | None = None
 ) -> list[dict[str, Any]]:
     """One row per defect: per instance when the method gives instances, else per
-    connected region of each defect class."""
+    connected region of each defect class; regions or instances smaller than the part
+    rule's minimum area for their class are left out."""
+    rule = rule or PartRule(min_area=1)
     rows = []
     if pred.instances is not None:
         inst = pred.instances
         ids = np.arange(1, len(inst) + 1)
         areas = np.bincount(inst.labels.ravel(), minlength=len(inst) + 1)
         for i, class_id in zip(ids, inst.classes, strict=True):
-            if areas[i] < max(min_area, 1):
+            if areas[i] < rule.for_class(classes[int(class_id)]).min_area:
                 continue
             ys, xs = np.nonzero(inst.labels == i)
             rows.append(
@@ -39,7 +42,9 @@ def defect_rows(
                 )
             )
         return rows
-    for region in extract_regions(pred.mask, len(classes), pred.confidence, min_area=min_area):
+    for region in extract_regions(pred.mask, len(classes), pred.confidence):
+        if region.area < rule.for_class(classes[region.class_id]).min_area:
+            continue
         rows.append(
             _row(
                 image_name,

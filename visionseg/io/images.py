@@ -20,12 +20,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from visionseg.core.errors import UserError
 from visionseg.io.atomic import atomic_path
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 
 
-class ImageReadError(ValueError):
+class ImageReadError(UserError):
     """An image or mask file that cannot be used; the message names the file and why."""
 
     def __init__(self, path: str | os.PathLike, reason: str) -> None:

@@ -17,11 +17,12 @@ from typing import Any
 import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
+from visionseg.core.errors import UserError
 from visionseg.core.method import Method
 from visionseg.io.atomic import atomic_path
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserError):
     """A checkpoint that is missing or not a visionseg checkpoint; one clear sentence."""
 
 
@@ -56,11 +57,18 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     return checkpoint
 
 
+#: Model classes of checkpoints written before the models/ layout moved.
+MOVED_MODULES = {
+    "visionseg.models.module.SegmentationModule": "visionseg.models.smp.module.SegmentationModule",
+}
+
+
 def load_method(path: str | os.PathLike, device: str = "auto", **overrides: Any) -> Method:
     """A trained checkpoint as a Method named after its file; ``overrides`` go to the Method
     (``tile_size``, ``tile_overlap``, ``batch_size``, ``name``, ...)."""
     checkpoint = read_checkpoint(path)
     module_path = checkpoint["visionseg"]["module"]
+    module_path = MOVED_MODULES.get(module_path, module_path)
     module_name, _, class_name = module_path.rpartition(".")
     try:
         cls = getattr(importlib.import_module(module_name), class_name)

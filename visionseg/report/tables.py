@@ -37,7 +37,7 @@ def ranking_table(results: EvalResults) -> Table:
         "mIoU/mDice: split-wide, defect classes only. mIoU per image: mean over images with a "
         "defect in the ground truth or the prediction. Defect recall/precision: connected "
         f"regions matched at IoU >= {results.settings.defect_iou}. Image F1: NG detection with "
-        f"a minimum defect area of {results.settings.min_defect_area} px. Boundary F1: "
+        f"a minimum defect area of {results.rule.min_area} px (configs/decision/). Boundary F1: "
         f"tolerance {results.settings.boundary_tolerance:g} px. ms/image: predict + "
         "post-processing, after one warm-up image.",
     )
@@ -85,7 +85,8 @@ def image_level_table(results: EvalResults) -> Table:
          "Precision", "Recall", "F1", "False-alarm rate"],
         rows,
         f"A part is NG when it holds a defect region of at least "
-        f"{results.settings.min_defect_area} px (same rule for ground truth and prediction).",
+        f"{results.rule.min_area} px, mean confidence >= {results.rule.min_confidence} "
+        "(configs/decision/; the same rule judges ground truth, on areas alone).",
     )
 
 
@@ -188,6 +189,7 @@ def dataset_table(results: EvalResults) -> Table:
              for k, v in results.context.items()
              if isinstance(v, (str, int, float)) or (isinstance(v, list) and len(v) < 20)]
     rows += [[f"setting {k}", str(v)] for k, v in results.settings.to_dict().items()]
+    rows += [[f"decision {k}", str(v)] for k, v in results.rule.to_dict().items()]
     return Table("dataset", "Data and settings", ["Item", "Value"], rows)
 
 

@@ -1,5 +1,6 @@
 """End-of-training evaluation: the best checkpoint and the configured baselines on the test
-split (validation when there is none), through the same code as ``evaluate.py``."""
+split (validation when there is none), through the same code and the same ``rules/``,
+``decision/`` and ``tile/`` nodes as ``evaluate.py``."""
 
 from __future__ import annotations
 
@@ -7,47 +8,51 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
+from visionseg.core.tiling import TileSettings
+from visionseg.core.verdict import PartRule
 from visionseg.evaluation import evaluate_and_report
-from visionseg.evaluation.cli import build_baselines, build_chains, names
+from visionseg.evaluation.settings import EvalSettings
 from visionseg.models.checkpoint import load_method
+from visionseg.registry import build_baselines, build_chains, names, to_plain
 
 log = logging.getLogger(__name__)
 
 
 def evaluate_checkpoint(
-    checkpoint: Path, datamodule: Any, settings: DictConfig, output_dir: Path
+    checkpoint: Path, datamodule: Any, cfg: DictConfig, output_dir: Path
 ) -> dict[str, Any]:
     """Write report.html/.md, metrics.json/.csv, per_image.csv into ``output_dir``.
 
-    Returns the trained model's figures on its raw output (chain ``none``), with the split,
-    image count and checkpoint path added.
+    ``cfg`` is the whole training config (its ``evaluation``, ``rules``, ``decision`` and
+    ``tile`` nodes). Returns the trained model's figures on its raw output (chain ``none``),
+    with the split, image count and checkpoint path added.
     """
     split = "test" if "test" in datamodule.splits else "val"
     samples = datamodule.splits[split]
+    tile = TileSettings.from_dict(to_plain(cfg.tile))
     method = load_method(
         checkpoint,
         device="auto",
         name="trained",
-        tile_size=settings.tile_size,
-        tile_overlap=settings.tile_overlap,
-        batch_size=settings.batch_size,
+        tile_size=tile.size,
+        tile_overlap=tile.overlap,
+        batch_size=cfg.evaluation.batch_size,
     )
-    baselines = build_baselines(names(settings.baselines), method.classes)
-    chain_names = names(settings.postprocess) or ["none"]
+    baselines = build_baselines(names(cfg.evaluation.baselines), method.classes)
+    chain_names = names(cfg.evaluation.chains) or ["none"]
     results = evaluate_and_report(
         [method, *baselines],
         samples,
         method.classes,
         output_dir,
         chains=build_chains(chain_names),
-        settings=OmegaConf.to_container(settings.rules, resolve=True)
-        if settings.get("rules")
-        else None,
+        settings=EvalSettings.from_any(to_plain(cfg.rules)),
         train_samples=datamodule.splits["train"] if baselines else None,
         title=f"visionseg training run {output_dir.name}",
         context={"split": split, "data_root": str(datamodule.root), "checkpoint": str(checkpoint)},
+        rule=PartRule.from_dict(to_plain(cfg.decision)),
     )
     entry = results.entry(method.name, chain_names[0])
     return {**entry, "split": split, "images": len(samples), "checkpoint": str(checkpoint)}

@@ -58,7 +58,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     if cfg.get("test", True) and trainer.is_global_zero and checkpoint is not None:
         from visionseg.training.evaluate import evaluate_checkpoint
 
-        summary = evaluate_checkpoint(checkpoint, datamodule, cfg.evaluation, output_dir)
+        summary = evaluate_checkpoint(checkpoint, datamodule, cfg, output_dir)
     if trainer.is_global_zero:
         log.info("Run directory: %s", output_dir)
         log.info("Checkpoints:   %s", output_dir / "checkpoints")
