@@ -12,8 +12,8 @@ os.environ.setdefault("VISIONSEG_ROOT", str(Path(__file__).resolve().parent))
 import hydra  # noqa: E402
 from omegaconf import DictConfig  # noqa: E402
 
+from visionseg.apps.evaluate import run  # noqa: E402
 from visionseg.cli import check_arguments  # noqa: E402
-from visionseg.evaluation.cli import run  # noqa: E402
 
 
 @hydra.main(version_base="1.3", config_path="configs", config_name="evaluate")

@@ -15,7 +15,7 @@ from visionseg.cli import check_arguments, user_errors  # noqa: E402
 
 @hydra.main(version_base="1.3", config_path="configs", config_name="infer")
 def main(cfg: DictConfig) -> None:
-    from visionseg.inference.cli import infer
+    from visionseg.apps.infer import infer
 
     with user_errors():
         summary = infer(cfg)

@@ -13,7 +13,7 @@ import pytest
 from eval_data import make_split
 from hydra import compose, initialize_config_dir
 
-from visionseg.evaluation.cli import run
+from visionseg.apps.evaluate import run
 from visionseg.io import write_png
 
 REPO = Path(__file__).resolve().parents[2]

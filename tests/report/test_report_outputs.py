@@ -12,9 +12,10 @@ import pytest
 
 from visionseg.core import Method, Prediction
 from visionseg.data.folder import list_split
-from visionseg.evaluation import Identity, evaluate_and_report
+from visionseg.evaluation import Identity
 from visionseg.io import write_png
 from visionseg.metrics import semantic_instances
+from visionseg.report.pipeline import evaluate_and_report
 
 CLASSES = ["background", "scratch", "spot"]
 

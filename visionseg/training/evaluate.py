@@ -12,10 +12,10 @@ from omegaconf import DictConfig
 
 from visionseg.core.tiling import TileSettings
 from visionseg.core.verdict import PartRule
-from visionseg.evaluation import evaluate_and_report
 from visionseg.evaluation.settings import EvalSettings
 from visionseg.models.checkpoint import load_method
 from visionseg.registry import build_baselines, build_chains, names, to_plain
+from visionseg.report.pipeline import evaluate_and_report
 
 log = logging.getLogger(__name__)
 

@@ -21,9 +21,9 @@ from visionseg.core.verdict import PartRule
 from visionseg.data.folder import DatasetError, Sample, load_split
 from visionseg.data.instances import InstanceTargets
 from visionseg.evaluation.errors import EvaluationError
-from visionseg.evaluation.pipeline import evaluate_and_report
 from visionseg.evaluation.settings import EvalSettings
 from visionseg.registry import build_baselines, build_chains, names, to_plain
+from visionseg.report.pipeline import evaluate_and_report
 
 log = logging.getLogger(__name__)
 
