@@ -78,6 +78,7 @@ def exclude_late_rows(tx: pd.DataFrame, quantile: float, max_gap_days: int, stri
         raise TabularInputError(f"{source}: {text}; strict=true refuses them (fix the dates or "
                                 "set strict=false to exclude them)")
     dq.drop(f"{text}: would have moved the reference date", n_late)
+    dq.rows_used = max(dq.rows_used - n_late, 0)
     return tx[~late].reset_index(drop=True)
 
 

@@ -36,6 +36,7 @@ from visionseg.tabular.features import (
 )
 from visionseg.tabular.io import ReaderOptions, read_table
 from visionseg.tabular.k_selection import sample_rows, select_k, separation_scores
+from visionseg.tabular.kpi_tests import kpi_test
 from visionseg.tabular.model import LateRows, SegmentationModel, versions
 from visionseg.tabular.naming import NamingRules, name_segments
 from visionseg.tabular.preprocess import Preprocessor
@@ -252,6 +253,9 @@ def _describe(cfg: Mapping[str, Any], data_set: FeatureSet, preprocessor: Prepro
         drift=DriftReference.from_data(features, labels, clusterer.membership_),
         metadata=_metadata(cfg, data_set, clusterer, labels, preprocessor, numeric, rules))
     rows = sample_rows(len(features), cfg["report"]["sample"], seed)
+    tests = [] if outcomes is None or "validation_active" not in outcomes else [
+        kpi_test(kpi, outcomes[kpi].to_numpy(dtype="float64"), labels)
+        for kpi in ("validation_active", "validation_revenue")]
     return FitResult(
         config=dict(cfg), model=model, quality=data_set.quality, features=features,
         assignments=model.assignments(features.index, labels, clusterer.membership_),
@@ -259,7 +263,7 @@ def _describe(cfg: Mapping[str, Any], data_set: FeatureSet, preprocessor: Prepro
             matrix, labels, cfg["k_selection"]["silhouette_sample"], seed),
         kruskal=kruskal_table(features, labels), matrix_sample=matrix[rows],
         labels_sample=labels[rows], feature_names=preprocessor.feature_names,
-        windows=data_set.windows, labels=labels, refresh=refresh)
+        windows=data_set.windows, labels=labels, refresh=refresh, kpi_tests=tests)
 
 
 def _metadata(cfg: Mapping[str, Any], data_set: FeatureSet, clusterer: Clusterer,

@@ -18,6 +18,7 @@ import pandas as pd
 from scipy.stats import kruskal
 
 from visionseg.tabular.algorithms.base import NOISE
+from visionseg.tabular.kpi_tests import effect_label
 from visionseg.tabular.naming import SegmentName, describe_z, segment_medians
 
 
@@ -46,7 +47,7 @@ def kruskal_table(features: pd.DataFrame, labels: np.ndarray) -> pd.DataFrame:
             h, p = kruskal(*groups)
         eta = (h - k + 1) / (n - k) if n > k and np.isfinite(h) else float("nan")
         rows.append({"feature": col, "H": float(h), "p_value": float(p),
-                     "eta_squared": float(eta), "effect": _effect(eta)})
+                     "eta_squared": float(eta), "effect": effect_label(eta)})
     return pd.DataFrame(rows, columns=["feature", "H", "p_value", "eta_squared", "effect"])
 
 
@@ -59,16 +60,6 @@ def _top_categories(values: pd.Series, labels: np.ndarray, order: Sequence[int])
         top = shares.index[0]
         out.append(f"{top} ({shares.iloc[0]:.0%} vs {overall[top]:.0%} overall)")
     return out
-
-
-def _effect(eta: float) -> str:
-    if not np.isfinite(eta):
-        return "n/a"
-    if eta >= 0.14:
-        return "large"
-    if eta >= 0.06:
-        return "medium"
-    return "small" if eta >= 0.01 else "negligible"
 
 
 def profile_segments(

@@ -140,12 +140,7 @@ def later_sections(result: FitResult, images: bool) -> list[Section]:
             "Per-segment Jaccard: below 0.6 the segment does not reproduce, above 0.75 it is "
             "stable."], [frame_table("stability", "Bootstrap Jaccard per segment", jac)]))
     if "validation_retention" in result.profiles:
-        sections.append(Section("External validation", [
-            "Retention and revenue of each segment in the validation window, which was not "
-            "used for fitting: good segments differ here too."],
-            [frame_table("validation", "Validation window per segment", result.profiles[
-                ["segment", "name", "size", "validation_retention",
-                 "validation_revenue_per_customer"]])]))
+        sections.append(validation_section(result))
     if result.retention is not None:
         overall = result.retention[result.retention["segment"] == "all"].drop(columns="segment")
         curves = segment_retention(result.retention).reset_index()
@@ -161,6 +156,20 @@ def later_sections(result: FitResult, images: bool) -> list[Section]:
     if result.refresh is not None:
         sections.append(refresh_section(result))
     return sections
+
+
+def validation_section(result: FitResult) -> Section:
+    """The validation window's KPIs per segment, with tests instead of means alone."""
+    items = [frame_table("validation", "Validation window per segment", result.profiles[
+        ["segment", "name", "size", "validation_retention", "validation_revenue_per_customer"]])]
+    items += [frame_table(f"pairs_{test.kpi}", f"{test.kpi}: pairwise Mann-Whitney tests "
+                          "(Holm-corrected)", test.pairs) for test in result.kpi_tests]
+    return Section("External validation", [
+        "Retention and revenue of each segment in the validation window, which was not used "
+        "for fitting: good segments differ here too.",
+        *(test.sentence() for test in result.kpi_tests),
+        "eta^2_H: 0.01 small, 0.06 medium, 0.14 large; rank-biserial r: the share of customer "
+        "pairs where segment a is higher minus the share where it is lower."], items)
 
 
 def refresh_section(result: FitResult) -> Section:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -11,6 +11,7 @@ import pandas as pd
 from visionseg.tabular.cleaning import DataQuality
 from visionseg.tabular.features import Windows
 from visionseg.tabular.k_selection import KSelection
+from visionseg.tabular.kpi_tests import KpiTest
 from visionseg.tabular.model import SegmentationModel
 from visionseg.tabular.refresh import Refresh
 from visionseg.tabular.stability import Stability
@@ -39,3 +40,4 @@ class FitResult:
     order_values: pd.DataFrame | None = None
     order_sample: pd.DataFrame | None = None
     refresh: Refresh | None = None
+    kpi_tests: list[KpiTest] = field(default_factory=list)
