@@ -174,13 +174,6 @@ class MaskRCNNModule(L.LightningModule):
         kwargs.setdefault("mask_threshold", meta["mask_threshold"])
         return MaskRCNNMethod(net, meta["classes"], device=device, **kwargs)
 
-    def as_method(self, **kwargs: Any) -> MaskRCNNMethod:
-        """This module's current network as a Method (shares its weights)."""
-        kwargs.setdefault("device", str(self.device))
-        kwargs.setdefault("score_threshold", self.hparams.score_threshold)
-        kwargs.setdefault("mask_threshold", self.hparams.mask_threshold)
-        return MaskRCNNMethod(self.net, self.classes, **kwargs)
-
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["visionseg"] = checkpoint_meta(
             self,
