@@ -59,6 +59,11 @@ RANGES: dict[str, tuple[float, float, bool]] = {
     "bootstrap": (0, 10**6, True),
     "mde": (0.0, INF, False),
     "silhouette_sample": (10, 10**6, True),
+    "triggers.segment_psi": (0.0, INF, False),
+    "triggers.feature_psi": (0.0, INF, False),
+    "triggers.sustained_periods": (1, 1000, True),
+    "triggers.confidence_drop": (0.0, 1.0, False),
+    "triggers.silhouette_drop": (0.0, 2.0, False),
 }
 
 

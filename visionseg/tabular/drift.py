@@ -67,6 +67,7 @@ class DriftReference:
     shares: dict[str, np.ndarray] = field(default_factory=dict)
     segment_shares: dict[int, float] = field(default_factory=dict)
     mean_confidence: float = float("nan")
+    silhouette: float = float("nan")
 
     @classmethod
     def from_data(cls, features: pd.DataFrame, segments: np.ndarray,
@@ -122,6 +123,7 @@ class DriftFindings:
     mean_confidence: float
     training_mean_confidence: float
     silhouette: float
+    training_silhouette: float
 
     @property
     def levels(self) -> dict[str, str]:
@@ -170,4 +172,4 @@ def findings(reference: DriftReference, features: pd.DataFrame, segments: np.nda
         training_shares={int(r.segment): float(r.reference_share) for r in shares.itertuples()},
         mean_confidence=float(np.mean(confidence)) if len(confidence) else float("nan"),
         training_mean_confidence=float(reference.mean_confidence),
-        silhouette=float(silhouette))
+        silhouette=float(silhouette), training_silhouette=float(reference.silhouette))

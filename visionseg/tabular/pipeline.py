@@ -242,6 +242,10 @@ def _describe(cfg: Mapping[str, Any], data_set: FeatureSet, preprocessor: Prepro
     profiles = profile_segments(features, z_input, labels, clusterer.membership_, revenue,
                                 outcomes if outcomes is not None and len(outcomes.columns)
                                 else None, names)
+    separation = separation_scores(matrix, labels, cfg["k_selection"]["silhouette_sample"],
+                                   seed)
+    drift = DriftReference.from_data(features, labels, clusterer.membership_)
+    drift.silhouette = separation["silhouette"]
     model = SegmentationModel(
         input_kind=cfg["input_kind"], reader=data_set.reader, columns=data_set.columns,
         returns=cfg["returns"], duplicates=cfg["duplicates"],
@@ -250,7 +254,7 @@ def _describe(cfg: Mapping[str, Any], data_set: FeatureSet, preprocessor: Prepro
         numeric=numeric, categorical=list(data_set.columns.categorical),
         observation_months=cfg["features"]["observation_months"], preprocessor=preprocessor,
         clusterer=clusterer, label_map=label_map, names=names,
-        drift=DriftReference.from_data(features, labels, clusterer.membership_),
+        drift=drift,
         metadata=_metadata(cfg, data_set, clusterer, labels, preprocessor, numeric, rules))
     rows = sample_rows(len(features), cfg["report"]["sample"], seed)
     tests = [] if outcomes is None or "validation_active" not in outcomes else [
@@ -259,8 +263,7 @@ def _describe(cfg: Mapping[str, Any], data_set: FeatureSet, preprocessor: Prepro
     return FitResult(
         config=dict(cfg), model=model, quality=data_set.quality, features=features,
         assignments=model.assignments(features.index, labels, clusterer.membership_),
-        profiles=profiles, separation=separation_scores(
-            matrix, labels, cfg["k_selection"]["silhouette_sample"], seed),
+        profiles=profiles, separation=separation,
         kruskal=kruskal_table(features, labels), matrix_sample=matrix[rows],
         labels_sample=labels[rows], feature_names=preprocessor.feature_names,
         windows=data_set.windows, labels=labels, refresh=refresh, kpi_tests=tests)
