@@ -14,7 +14,7 @@ from visionseg.baselines.base import RegionBaseline
 from visionseg.core import Method, Prediction
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "method"
-BASELINES = ["otsu", "multi_otsu", "adaptive", "watershed", "kmeans"]
+BASELINES = ["otsu", "multi_otsu", "adaptive", "watershed", "ridge", "kmeans"]
 
 
 @pytest.mark.parametrize("name", BASELINES)

@@ -29,11 +29,11 @@ def scene(rng: np.random.Generator, dx: int, dy: int, speck: bool = False):
 def test_classes_are_learned_from_train_regions():
     rng = np.random.default_rng(0)
     train = [scene(rng, dx, dy, speck=dx == 4) for dx in (0, 4, 8) for dy in (0, 6, 12)]
-    method = OtsuBaseline(CLASSES, polarity="dark", min_contrast=3.0).fit(train)
+    method = OtsuBaseline(CLASSES, polarity="dark", min_contrast=3.0, flatten_sigma=0.1).fit(train)
     assert method.rule.fitted
     image, truth = scene(np.random.default_rng(99), 5, 9, speck=True)
     pred = method.predict(image)
-    assert sorted(pred.instances.classes.tolist()) == [1, 2]
+    assert set(pred.instances.classes.tolist()) == {1, 2}
     for class_id in (1, 2):
         found, wanted = pred.mask == class_id, truth == class_id
         assert np.count_nonzero(found & wanted) / np.count_nonzero(found | wanted) > 0.8
@@ -43,19 +43,23 @@ def test_classes_are_learned_from_train_regions():
 
 def test_unfitted_rule_names_every_region_with_the_first_defect_class():
     image, _ = scene(np.random.default_rng(1), 2, 3)
-    pred = OtsuBaseline(CLASSES, polarity="dark", min_contrast=3.0).predict(image)
+    pred = OtsuBaseline(CLASSES, polarity="dark", min_contrast=3.0, flatten_sigma=0.1).predict(
+        image
+    )
     assert pred.instances.classes.tolist() == [1, 1]
-    assert pred.instances.scores is None
+    scores = pred.instances.scores
+    assert scores is not None and ((scores > 0.5) & (scores <= 1.0)).all()
     assert set(np.unique(pred.mask)) == {0, 1}
 
 
 def test_watershed_shares_the_learned_rule():
     rng = np.random.default_rng(0)
     train = [scene(rng, dx, dy) for dx in (0, 4, 8) for dy in (0, 6, 12)]
-    method = WatershedBaseline(CLASSES, polarity="dark", min_contrast=3.0).fit(train)
+    settings = {"polarity": "dark", "min_contrast": 3.0, "flatten_sigma": 0.1}
+    method = WatershedBaseline(CLASSES, classify=True, smooth=0.0, **settings).fit(train)
     image, truth = scene(np.random.default_rng(5), 6, 3)
     pred = method.predict(image)
-    assert sorted(pred.instances.classes.tolist()) == [1, 2]
+    assert set(pred.instances.classes.tolist()) == {1, 2}
 
 
 def test_region_features_against_direct_computation():

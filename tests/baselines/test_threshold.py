@@ -15,6 +15,7 @@ from visionseg.baselines import (
     WatershedBaseline,
 )
 from visionseg.baselines.base import BaselineError
+from visionseg.core.regions import remove_small_regions
 
 CLASSES = ["background", "defect"]
 SHAPE = (96, 96)
@@ -37,8 +38,8 @@ def instance_matches(pred, objects):
 @pytest.mark.parametrize(
     "method",
     [
-        OtsuBaseline(CLASSES, polarity="dark", min_contrast=3.0),
-        MultiOtsuBaseline(CLASSES, polarity="dark", min_contrast=3.0),
+        OtsuBaseline(CLASSES, polarity="dark", min_contrast=3.0, flatten_sigma=0.1),
+        MultiOtsuBaseline(CLASSES, polarity="dark", min_contrast=3.0, flatten_sigma=0.1),
         AdaptiveBaseline(CLASSES, polarity="dark", min_contrast=3.0, block=0.4),
     ],
     ids=lambda m: m.name,
@@ -59,9 +60,7 @@ def test_otsu_without_flattening_agrees_with_skimage_on_the_raw_image():
     blob = disc(SHAPE, (40, 50), 14)
     gray[blob] -= 50
     image = to_rgb(gray)
-    method = OtsuBaseline(
-        CLASSES, polarity="dark", min_contrast=0.0, flatten_sigma=None, min_area=1
-    )
+    method = OtsuBaseline(CLASSES, min_area=1)  # textbook: polarity from the histogram
     reference = image[..., 0] < threshold_otsu(image[..., 0])
     found = method.predict(image).mask == 1
     assert np.count_nonzero(found != reference) <= 0.002 * found.size
@@ -74,8 +73,9 @@ def test_illumination_gradient_needs_flattening():
     spots = disc(SHAPE, (15, 48), 6) | disc(SHAPE, (80, 48), 6)
     gray[spots] -= 40
     image = to_rgb(gray)
-    flat = OtsuBaseline(CLASSES, polarity="dark", min_contrast=3.0).predict(image)
-    raw = OtsuBaseline(CLASSES, polarity="dark", min_contrast=3.0, flatten_sigma=None)
+    flat = OtsuBaseline(CLASSES, polarity="dark", min_contrast=3.0, flatten_sigma=0.1)
+    flat = flat.predict(image)
+    raw = OtsuBaseline(CLASSES, polarity="dark", min_contrast=3.0, flatten_sigma=0.0)
     assert iou(flat.mask == 1, spots) > 0.85
     assert iou(raw.predict(image).mask == 1, spots) < 0.5
 
@@ -87,19 +87,23 @@ def test_multi_otsu_polarity_keeps_one_side_or_both():
     gray[dark] -= 60
     gray[bright] += 60
     image = to_rgb(gray)
-    both = MultiOtsuBaseline(CLASSES, polarity="both", min_contrast=3.0).predict(image)
-    only_dark = MultiOtsuBaseline(CLASSES, polarity="dark", min_contrast=3.0).predict(image)
+    settings = {"min_contrast": 3.0, "flatten_sigma": 0.1}
+    both = MultiOtsuBaseline(CLASSES, polarity="both", **settings).predict(image)
+    only_dark = MultiOtsuBaseline(CLASSES, polarity="dark", **settings).predict(image)
     assert iou(both.mask == 1, dark | bright) > 0.9
     assert iou(only_dark.mask == 1, dark) > 0.9
 
 
 def _pairs(sign: float, count: int = 4):
+    """Defect blobs of one sign; an unlabelled blob of the other sign is part of the part."""
     rng = np.random.default_rng(10)
     pairs = []
     for i in range(count):
         blob = disc(SHAPE, (20 + 12 * i, 30 + 8 * i), 6 + i)
+        feature = disc(SHAPE, (78, 18), 12)
         gray = lit_part(SHAPE, rng)
         gray[blob] += sign * 50
+        gray[feature] -= sign * 50
         pairs.append((to_rgb(gray), blob.astype(np.uint8)))
     return pairs
 
@@ -118,18 +122,21 @@ def test_polarity_is_learned_from_the_train_split(sign, polarity):
 
 
 def test_open_settings_fall_back_without_train_data():
-    method = OtsuBaseline(CLASSES).fit(_pairs(-1.0, 2))
+    method = OtsuBaseline(CLASSES, classify=True).fit(_pairs(-1.0, 2))
     assert method.settings["polarity"] == "dark" and method.rule.fitted
-    method.fit([])  # refitting starts from scratch
-    assert method.settings == {"polarity": "both", "min_contrast": 3.0}
+    method.fit([])  # refitting starts from scratch: the textbook method
+    assert method.settings == {"polarity": "auto", "min_contrast": 0.0, "flatten_sigma": 0.0}
     assert not method.rule.fitted
     image, a, b = two_dark_discs()
-    assert iou(method.predict(image).mask == 1, a | b) > 0.9
+    gray = image[..., 0]
+    textbook = remove_small_regions(gray <= threshold_otsu(gray), method.min_area)
+    assert np.array_equal(method.predict(image).mask == 1, textbook)
 
 
 def test_given_settings_are_not_refitted():
-    method = OtsuBaseline(CLASSES, polarity="bright", min_contrast=4.0).fit(_pairs(-1.0))
-    assert method.settings == {"polarity": "bright", "min_contrast": 4.0}
+    given = {"polarity": "bright", "min_contrast": 4.0, "flatten_sigma": 0.0}
+    method = OtsuBaseline(CLASSES, **given).fit(_pairs(-1.0))
+    assert method.settings == given
 
 
 @pytest.mark.parametrize(

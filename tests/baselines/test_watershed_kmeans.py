@@ -21,7 +21,8 @@ def touching_discs():
 
 def test_watershed_splits_two_touching_discs_into_two_instances():
     image, a, b = touching_discs()
-    pred = WatershedBaseline(CLASSES, polarity="dark", min_contrast=3.0).predict(image)
+    settings = {"polarity": "dark", "min_contrast": 3.0, "flatten_sigma": 0.1, "smooth": 0.0}
+    pred = WatershedBaseline(CLASSES, **settings).predict(image)
     assert len(pred.instances) == 2
     masks = pred.instances.masks()
     for obj in (a & ~b, b & ~a):  # the non-overlapping part of each disc
@@ -29,7 +30,9 @@ def test_watershed_splits_two_touching_discs_into_two_instances():
         assert np.count_nonzero(owner & obj) > 0.95 * np.count_nonzero(obj)
     assert iou(pred.mask == 1, a | b) > 0.9
     assert (pred.instances.labels > 0).sum() == (pred.mask > 0).sum()
-    single = OtsuBaseline(CLASSES, polarity="dark", min_contrast=3.0).predict(image)
+    single = OtsuBaseline(CLASSES, polarity="dark", min_contrast=3.0, flatten_sigma=0.1).predict(
+        image
+    )
     assert len(single.instances) == 1  # plain connected components cannot separate them
 
 
@@ -41,7 +44,14 @@ def test_gradient_markers_and_unmarked_thin_objects_keep_every_pixel():
     gray[scratch] -= 70
     image = to_rgb(gray)
     for markers in ("distance", "gradient"):
-        method = WatershedBaseline(CLASSES, markers=markers, polarity="dark", min_contrast=3.0)
+        method = WatershedBaseline(
+            CLASSES,
+            markers=markers,
+            polarity="dark",
+            min_contrast=3.0,
+            flatten_sigma=0.1,
+            smooth=0.0,
+        )
         pred = method.predict(image)
         assert iou(pred.mask == 1, a | b | scratch) > 0.9
         assert (pred.instances.labels > 0).sum() == (pred.mask > 0).sum()

@@ -1,7 +1,8 @@
-"""Classical baselines (threshold, watershed, colour K-means), each a :class:`Method`."""
+"""Classical baselines (threshold, watershed, ridge, colour K-means), each a :class:`Method`."""
 
 from visionseg.baselines.base import BaselineError, RegionBaseline
 from visionseg.baselines.kmeans import KMeansBaseline
+from visionseg.baselines.ridge import RidgeBaseline
 from visionseg.baselines.threshold import AdaptiveBaseline, MultiOtsuBaseline, OtsuBaseline
 from visionseg.baselines.watershed import WatershedBaseline
 
@@ -12,5 +13,6 @@ __all__ = [
     "MultiOtsuBaseline",
     "OtsuBaseline",
     "RegionBaseline",
+    "RidgeBaseline",
     "WatershedBaseline",
 ]

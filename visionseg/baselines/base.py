@@ -1,12 +1,17 @@
 """Shared machinery of the classical baselines: detect regions, name them, build a Prediction.
 
 A :class:`RegionBaseline` works in three steps. ``_prepare`` turns the image into whatever
-the detector needs (e.g. a flattened deviation map); ``_segment`` finds defect regions as a
-label image (connected components of a foreground mask by default; watershed splits them
-into instances); the learned :class:`~visionseg.baselines.region_rule.RegionClassRule`
-gives each region a class or drops it. ``fit`` learns, from the train split only, the
-settings left open in the config (``None``: chosen by the best class-balanced detection IoU
-over the train pairs) and then the region class rule.
+the detector needs (e.g. a grey image and its noise level); ``_segment`` finds defect
+regions as a label image (connected components of a foreground mask by default; watershed
+splits them into instances); the :class:`~visionseg.baselines.region_rule.RegionClassRule`
+gives each region a class (or drops it) and :mod:`visionseg.baselines.scores` a score.
+
+Without a train split every baseline is the textbook method (the ``fallback`` of each
+setting). ``fit`` may move away from it only where the train split says so: settings left
+open (``None``) are chosen by the best class-balanced detection IoU over the train pairs,
+ties (within :data:`~visionseg.baselines.region_rule.TIE`) going to the candidate closest
+to the textbook one; the region class rule is kept only when it wins a cross-validation
+on the train images (:func:`~visionseg.baselines.region_rule.rule_helps`).
 """
 
 from __future__ import annotations
@@ -15,16 +20,20 @@ import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, ClassVar
 
+import cv2
 import numpy as np
 from sklearn.base import ClassifierMixin
 
 from visionseg.baselines.features import (
     FEATURE_NAMES,
+    majority_of,
     region_features,
-    region_majority,
     region_pixels,
+    region_truth_counts,
 )
-from visionseg.baselines.region_rule import RegionClassRule
+from visionseg.baselines.region_rule import TIE, RegionClassRule, TrainRegions, rule_helps
+from visionseg.baselines.scores import instance_scores
+from visionseg.core.errors import ConfigError
 from visionseg.core.method import Method
 from visionseg.core.prediction import Instances, Prediction
 from visionseg.core.regions import connected_regions
@@ -42,6 +51,18 @@ class BaselineError(ValueError):
     Every baseline raises it for such images rather than guess; evaluation records it as
     that method's failure on that image and carries on.
     """
+
+
+def check_range(name: str, value: float | None, low: float, high: float = np.inf) -> None:
+    """ConfigError naming the setting unless ``low <= value <= high`` (``None`` passes)."""
+    if value is not None and not low <= value <= high:
+        raise ConfigError(f"{name} must be in [{low}, {high}], got {value}")
+
+
+def check_choice(name: str, value: Any, choices: Sequence[Any]) -> None:
+    """ConfigError naming the setting unless ``value`` is ``None`` or one of ``choices``."""
+    if value is not None and value not in choices:
+        raise ConfigError(f"{name} must be one of {list(choices)} or null, got {value!r}")
 
 
 def check_image(image: np.ndarray) -> np.ndarray:
@@ -91,11 +112,13 @@ class TrainPairs:
 
 
 class RegionBaseline(Method):
-    """A baseline that finds defect regions and names each with a rule learned in ``fit``.
+    """A baseline that finds defect regions, names and scores each.
 
-    Subclasses declare ``tunable``: setting name -> ``(fallback, candidates)``. A setting
+    Subclasses declare ``tunable``: setting name -> ``(textbook, candidates)``. A setting
     given as ``None`` is chosen in ``fit`` among its candidates; before ``fit`` (or when
-    the train split has no usable image) the fallback applies.
+    the train split has no usable image) the textbook value applies. ``classify`` turns
+    the region class rule on (``True``), off (``False``) or leaves it to ``fit``
+    (``None``: cross-validated on train; off without train data).
     """
 
     tunable: ClassVar[dict[str, tuple[Any, tuple]]] = {}
@@ -106,12 +129,16 @@ class RegionBaseline(Method):
         name: str,
         settings: dict[str, Any],
         min_area: int = 4,
+        classify: bool | None = None,
         classifier: ClassifierMixin | None = None,
         max_fit_images: int | None = 500,
     ) -> None:
         self.classes = list(classes)
         if len(self.classes) < 2:
-            raise ValueError(f"{name}: needs background and at least one defect class")
+            raise ConfigError(f"{name}: needs background and at least one defect class")
+        check_range("min_area", min_area, 1)
+        check_range("max_fit_images", max_fit_images, 1)
+        check_choice("classify", classify, (True, False))
         self.name = name
         self.given = dict(settings)
         self.initial_settings = {
@@ -119,6 +146,7 @@ class RegionBaseline(Method):
         }
         self.settings = dict(self.initial_settings)
         self.min_area = int(min_area)
+        self.classify = classify
         self.rule = RegionClassRule(classifier)
         self.max_fit_images = max_fit_images
         self.fit_report: dict[str, Any] = {}
@@ -138,7 +166,7 @@ class RegionBaseline(Method):
 
     # -- fitting -------------------------------------------------------------------------
     def fit(self, samples: Iterable[Pair]) -> RegionBaseline:
-        """Learn open settings, then the region class rule, from train ``(image, mask)`` pairs.
+        """Choose open settings, then whether and how to name regions, from train pairs.
 
         Train images the detector cannot handle (BaselineError) are skipped and counted in
         ``fit_report``. At most ``max_fit_images`` pairs are used.
@@ -162,24 +190,30 @@ class RegionBaseline(Method):
             yield image, mask, state
         self.fit_report["skipped_images"] = skipped
 
-    def _fit_detector(self, pairs: TrainPairs) -> None:
-        """Choose open settings by the best class-balanced detection IoU on train pairs.
-
-        For each defect class ``c`` present in the train masks, ``IoU_c = |found & c| /
-        (|c| + |found & background|)``: the IoU class ``c`` would get if the region rule named
-        every detection correctly (pixels of other defect classes count for neither side).
-        The score is the mean over classes, so thin scratches weigh as much as large stains,
-        as in mIoU. Ties go to the candidate listed first; with no defect pixel in the split
-        the candidate with the fewest false detections wins.
-        """
+    def _candidates(self) -> list[dict[str, Any]]:
+        """Every combination of the open settings' candidates, closest to textbook first."""
         free = [key for key, value in self.given.items() if value is None]
-        if not free or not len(pairs):
-            return
         combos = [
             {**self.settings, **dict(zip(free, values, strict=True))}
             for values in itertools.product(*(self.tunable[key][1] for key in free))
         ]
-        classes = self.num_classes
+        changed = [sum(c[k] != self.tunable[k][0] for k in free) for c in combos]
+        return [combos[i] for i in sorted(range(len(combos)), key=lambda i: changed[i])]
+
+    def _fit_detector(self, pairs: TrainPairs) -> None:
+        """Choose open settings by the best class-balanced detection IoU on train pairs.
+
+        For each defect class ``c`` present in the train masks, ``IoU_c = |found & c| /
+        (|c| + |found & background|)``: the IoU class ``c`` would get if every detection
+        were named correctly (pixels of other defect classes count for neither side). The
+        score is the mean over classes, so thin scratches weigh as much as large stains,
+        as in mIoU. Among candidates within ``TIE`` of the best, the one changing fewest
+        settings from the textbook values wins; with no defect pixel in the split, the one
+        with the fewest false detections.
+        """
+        if not any(value is None for value in self.given.values()) or not len(pairs):
+            return
+        combos = self._candidates()
         hits = np.zeros((len(combos), 256), np.int64)
         truth = np.zeros(256, np.int64)
         used = 0
@@ -190,29 +224,56 @@ class RegionBaseline(Method):
                 hits[i] += np.bincount(mask[self._foreground(state, combo)], minlength=256)
         if not used:
             return
-        present = np.flatnonzero(truth[1:classes]) + 1
+        present = np.flatnonzero(truth[1 : self.num_classes]) + 1
         false = hits[:, 0]
         if len(present):
-            iou = hits[:, present] / (truth[present] + false[:, None])
-            score = iou.mean(axis=1)
+            score = (hits[:, present] / (truth[present] + false[:, None])).mean(axis=1)
+            best = next(i for i in range(len(combos)) if score[i] >= score.max() - TIE)
         else:
             score = np.zeros(len(combos))
-        best = max(range(len(combos)), key=lambda i: (score[i], -false[i], -i))
+            best = int(np.argmin(false))
         self.settings = combos[best]
         self.fit_report["train_detection_iou"] = float(score[best])
 
-    def _fit_rule(self, pairs: TrainPairs) -> None:
-        features, labels = [], []
-        for image, mask, state in self._prepared(pairs):
+    def _train_regions(self, pairs: TrainPairs) -> TrainRegions:
+        features, counts, images = [], [], []
+        truth = np.zeros(self.num_classes, np.int64)
+        for index, (image, mask, state) in enumerate(self._prepared(pairs)):
             regions, count = self._segment(state)
-            majority = region_majority(regions, count, mask, self.num_classes, IGNORE_INDEX)
-            keep = majority >= 0
+            table = region_truth_counts(regions, count, mask, self.num_classes, IGNORE_INDEX)
+            keep = table.sum(axis=1) > 0
             features.append(region_features(image, regions, count, FEATURE_SIGMA)[keep])
-            labels.append(majority[keep])
+            counts.append(table[keep])
+            images.append(np.full(int(keep.sum()), index))
+            truth += np.bincount(mask.ravel(), minlength=256)[: self.num_classes]
         if not features:
-            features, labels = [np.zeros((0, len(FEATURE_NAMES)))], [np.zeros(0, np.int64)]
-        self.rule.fit(np.concatenate(features), np.concatenate(labels))
-        self.fit_report["train_regions"] = int(sum(len(x) for x in labels))
+            features = [np.zeros((0, len(FEATURE_NAMES)))]
+            counts = [np.zeros((0, self.num_classes), np.int64)]
+            images = [np.zeros(0, np.int64)]
+        counts_all = np.concatenate(counts)
+        return TrainRegions(
+            np.concatenate(features),
+            majority_of(counts_all),
+            counts_all,
+            np.concatenate(images),
+            truth,
+        )
+
+    def _fit_rule(self, pairs: TrainPairs) -> None:
+        """Name regions with the learned rule when ``classify`` (or cross-validation) says so."""
+        if self.classify is False or not len(pairs):
+            self.rule.clear()
+            return
+        regions = self._train_regions(pairs)
+        use = self.classify
+        if use is None:
+            use, rule_iou, plain_iou = rule_helps(regions, self.rule.template)
+            self.fit_report["rule_cv_iou"] = {"rule": rule_iou, "plain": plain_iou}
+        self.rule.clear(regions.plain_class)
+        if use:
+            self.rule.fit(regions.features, regions.labels)
+        self.fit_report["train_regions"] = len(regions.labels)
+        self.fit_report["region_rule"] = bool(self.rule.fitted)
 
     # -- prediction ----------------------------------------------------------------------
     def predict(self, image: np.ndarray) -> Prediction:
@@ -231,9 +292,14 @@ class RegionBaseline(Method):
             empty = np.zeros(shape, np.uint8)
             return Prediction(empty, instances=Instances.empty(shape), meta=meta)
         pixels = region_pixels(regions)
-        features = region_features(image, regions, count, FEATURE_SIGMA, pixels)
-        classes, scores = self.rule.predict(features)
+        if self.rule.fitted:
+            features = region_features(image, regions, count, FEATURE_SIGMA, pixels)
+            classes, probability = self.rule.predict(features)
+        else:
+            classes, probability = self.rule.predict(np.zeros((count, 0)))
         classes = np.clip(classes, 0, self.num_classes - 1)
+        gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+        scores = instance_scores(gray, regions, count, probability)
         keep = classes > 0
         rows, cols, region_ids = pixels
         class_lut = np.zeros(count + 1, np.uint8)
@@ -248,5 +314,5 @@ class RegionBaseline(Method):
             ids = np.zeros(shape, np.int32)
             ids[rows, cols] = id_lut[region_ids]
         meta["regions_found"] = count
-        instances = Instances(ids, classes[keep], None if scores is None else scores[keep])
-        return Prediction(mask, instances=instances, meta=meta)
+        meta["region_rule"] = self.rule.fitted
+        return Prediction(mask, instances=Instances(ids, classes[keep], scores[keep]), meta=meta)

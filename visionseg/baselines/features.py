@@ -93,6 +93,22 @@ def region_features(
     )
 
 
+def region_truth_counts(
+    labels: np.ndarray, count: int, truth: np.ndarray, num_classes: int, ignore_index: int = 255
+) -> np.ndarray:
+    """``count x num_classes``: ground-truth pixels of each class inside each region.
+
+    Ignored pixels (and any id of ``num_classes`` or more) are left out.
+    """
+    if ignore_index < num_classes:
+        raise ValueError(f"ignore index {ignore_index} collides with a class id")
+    flat = labels.ravel()
+    idx = np.flatnonzero(flat)
+    pairs = flat[idx].astype(np.int64) * 256 + truth.ravel()[idx]
+    table = np.bincount(pairs, minlength=(count + 1) * 256).reshape(count + 1, 256)[1:]
+    return table[:, :num_classes]
+
+
 def region_majority(
     labels: np.ndarray, count: int, truth: np.ndarray, num_classes: int, ignore_index: int = 255
 ) -> np.ndarray:
@@ -101,13 +117,11 @@ def region_majority(
     Background counts as a class: a region lying mostly on background is labelled 0,
     which is how the rule learns to drop false detections.
     """
-    if ignore_index < num_classes:
-        raise ValueError(f"ignore index {ignore_index} collides with a class id")
-    flat = labels.ravel()
-    idx = np.flatnonzero(flat)
-    pairs = flat[idx].astype(np.int64) * 256 + truth.ravel()[idx]
-    table = np.bincount(pairs, minlength=(count + 1) * 256).reshape(count + 1, 256)[1:]
-    votes = table[:, :num_classes]
+    return majority_of(region_truth_counts(labels, count, truth, num_classes, ignore_index))
+
+
+def majority_of(votes: np.ndarray) -> np.ndarray:
+    """Row-wise argmax of a region x class count table; ``-1`` for rows with no count."""
     majority = votes.argmax(axis=1)
     majority[votes.sum(axis=1) == 0] = -1
     return majority

@@ -73,7 +73,7 @@ def noise_sigma(gray: np.ndarray) -> float:
     barely move a median, so this measures the sensor noise a threshold must clear.
     """
     step = max(1, gray.shape[0] // NOISE_ROWS)
-    rows = gray[::step].astype(np.int16)
+    rows = gray[::step].astype(np.float32)
     diffs = np.abs(np.diff(rows, axis=1))
     if diffs.size == 0:
         return 0.0

@@ -33,6 +33,7 @@ from visionseg.baselines.base import (
     RegionBaseline,
     State,
     TrainPairs,
+    check_range,
 )
 from visionseg.baselines.flatten import background
 
@@ -60,17 +61,23 @@ class KMeansBaseline(RegionBaseline):
         iterations: int = 20,
         seed: int = 0,
         min_area: int = 4,
+        classify: bool | None = None,
         classifier: ClassifierMixin | None = None,
         cluster_classifier: ClassifierMixin | None = None,
         max_fit_images: int | None = 500,
     ) -> None:
-        if k < 2:
-            raise ValueError(f"k must be at least 2, got {k}")
+        check_range("k", k, 2, 64)
+        check_range("position_weight", position_weight, 0.0, 100.0)
+        check_range("flatten_sigma", flatten_sigma, 0.0, 1.0)
+        check_range("max_pixels", max_pixels, 100)
+        check_range("attempts", attempts, 1, 100)
+        check_range("iterations", iterations, 1, 10000)
         super().__init__(
             classes,
             name,
             {},
             min_area=min_area,
+            classify=classify,
             classifier=classifier,
             max_fit_images=max_fit_images,
         )
@@ -89,7 +96,7 @@ class KMeansBaseline(RegionBaseline):
     def _features(self, image: np.ndarray) -> np.ndarray:
         """``H x W x F`` float32 clustering features: (flattened) Lab, then position."""
         lab = cv2.cvtColor(image.astype(np.float32) * np.float32(1 / 255), cv2.COLOR_RGB2Lab)
-        if self.flatten_sigma is not None:
+        if self.flatten_sigma:
             lab -= background(lab, self.flatten_sigma)
         if not self.position_weight:
             return lab

@@ -1,17 +1,22 @@
-"""Threshold baselines: Otsu, multi-Otsu and local (adaptive) thresholding.
+"""Threshold baselines: Otsu, multi-Otsu and adaptive (local) thresholding.
 
-All work on the grey image. Otsu and multi-Otsu threshold the deviation from a flattened
-background (see :mod:`visionseg.baselines.flatten`); adaptive thresholding compares each
-pixel with its neighbourhood mean. Two settings are learned from the train split when the
-config leaves them ``None``:
+Without a train split each is the textbook method on the grey image:
 
-- ``polarity``: ``dark`` (defects darker than their surroundings), ``bright``, or ``both``.
-  Fallback without train data: ``both``.
-- ``min_contrast``: a floor under the threshold, in units of the image's pixel-noise sigma
-  (:func:`~visionseg.baselines.flatten.noise_sigma`), so a defect-free part does not get
-  half its noise flagged. Fallback: 3.
+- ``otsu``: one global Otsu threshold (``skimage.filters.threshold_otsu``); the objects
+  are the side of it holding fewer pixels (``polarity: auto``), or the side given.
+- ``multi_otsu``: ``threshold_multiotsu`` into ``levels`` classes; the class holding most
+  pixels is the background, every other class (on the ``polarity`` side) is foreground:
+  for bright nuclei on a dark background that is ``image > thresholds[0]``, as in the
+  scikit-image gallery.
+- ``adaptive``: a pixel is foreground where it differs from the mean of its
+  neighbourhood (``cv2.adaptiveThreshold``) by more than an offset.
 
-An image with a single grey level raises :class:`~visionseg.baselines.base.BaselineError`.
+``fit`` may switch on what helps on factory images, only when it scores better on the
+train split (:class:`~visionseg.baselines.base.RegionBaseline`): background flattening
+(``flatten_sigma``: the grey image minus a wide Gaussian blur, so a lit-from-one-side part
+does not read as a defect), a contrast floor (``min_contrast``: the threshold is at least
+that many pixel-noise sigmas from the background) and the polarity. An image with a
+single grey level raises :class:`~visionseg.baselines.base.BaselineError`.
 """
 
 from __future__ import annotations
@@ -24,16 +29,19 @@ import numpy as np
 from skimage.filters import threshold_multiotsu, threshold_otsu
 from sklearn.base import ClassifierMixin
 
-from visionseg.baselines.base import BaselineError, RegionBaseline, State
-from visionseg.baselines.flatten import deviation, noise_sigma
+from visionseg.baselines.base import (
+    BaselineError,
+    RegionBaseline,
+    State,
+    check_choice,
+    check_range,
+)
+from visionseg.baselines.flatten import background, noise_sigma
 
-POLARITIES = ("dark", "bright", "both")
+POLARITIES = ("auto", "dark", "bright", "both")
 CONTRAST_FLOORS = (0.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0)
-
-
-def _check_polarity(polarity: str | None) -> None:
-    if polarity is not None and polarity not in POLARITIES:
-        raise ValueError(f"polarity must be one of {POLARITIES} or null, got {polarity!r}")
+FLATTEN_SIGMAS = (0.0, 0.1)
+MIN_OFFSET = 1.0  # grey levels: the smallest adaptive offset
 
 
 def histogram(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -51,7 +59,8 @@ def histogram(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return counts, low + np.arange(256) / scale
 
 
-def _gray(image: np.ndarray) -> np.ndarray:
+def grey(image: np.ndarray) -> np.ndarray:
+    """Grey image (ITU-R 601 luma, as ``skimage.color.rgb2gray`` up to rounding) or an error."""
     gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
     low, high, _, _ = cv2.minMaxLoc(gray)
     if low == high:
@@ -59,12 +68,18 @@ def _gray(image: np.ndarray) -> np.ndarray:
     return gray
 
 
+def minority_side(above: int, total: int) -> str:
+    """``bright`` when at most half the pixels lie above the threshold, else ``dark``."""
+    return "bright" if 2 * above <= total else "dark"
+
+
 class ThresholdBaseline(RegionBaseline):
-    """Shared settings of the threshold baselines (polarity, contrast floor, flattening)."""
+    """Shared settings of the threshold baselines: polarity, contrast floor, flattening."""
 
     tunable: ClassVar[dict[str, tuple[Any, tuple]]] = {
-        "polarity": ("both", POLARITIES),
-        "min_contrast": (3.0, CONTRAST_FLOORS),
+        "polarity": ("auto", POLARITIES),
+        "min_contrast": (0.0, CONTRAST_FLOORS),
+        "flatten_sigma": (0.0, FLATTEN_SIGMAS),
     }
 
     def __init__(
@@ -73,129 +88,177 @@ class ThresholdBaseline(RegionBaseline):
         name: str,
         polarity: str | None = None,
         min_contrast: float | None = None,
-        flatten_sigma: float | None = 0.1,
+        flatten_sigma: float | None = None,
         min_area: int = 4,
+        classify: bool | None = None,
         classifier: ClassifierMixin | None = None,
         max_fit_images: int | None = 500,
     ) -> None:
-        _check_polarity(polarity)
+        check_choice("polarity", polarity, POLARITIES)
+        check_range("min_contrast", min_contrast, 0.0, 100.0)
+        check_range("flatten_sigma", flatten_sigma, 0.0, 1.0)
         super().__init__(
             classes,
             name,
-            {"polarity": polarity, "min_contrast": min_contrast},
+            {"polarity": polarity, "min_contrast": min_contrast, "flatten_sigma": flatten_sigma},
             min_area=min_area,
+            classify=classify,
             classifier=classifier,
             max_fit_images=max_fit_images,
         )
-        self.flatten_sigma = flatten_sigma
 
     def _prepare(self, image: np.ndarray) -> State:
-        gray = _gray(image)
-        return {
-            "deviation": deviation(gray, self.flatten_sigma),
-            "noise": noise_sigma(gray),
-            "cache": {},
-            "meta": {},
-        }
+        gray = grey(image)
+        return {"gray": gray, "noise": noise_sigma(gray), "cache": {}, "meta": {}}
+
+    @staticmethod
+    def deviation(state: State, sigma: float) -> np.ndarray:
+        """Grey image minus its flattened background (``sigma > 0``) or its median (``0``)."""
+        cache = state["cache"]
+        if ("deviation", sigma) not in cache:
+            values = state["gray"].astype(np.float32)
+            base = background(values, sigma) if sigma > 0 else np.float32(np.median(values))
+            cache[("deviation", sigma)] = values - base
+        return cache[("deviation", sigma)]
 
 
 class OtsuBaseline(ThresholdBaseline):
-    """Otsu's threshold on the polarity-signed background deviation, above a contrast floor."""
+    """Otsu's global threshold; polarity, flattening and a contrast floor as fitted."""
 
     def __init__(self, classes: Sequence[str], name: str = "otsu", **kwargs: Any) -> None:
         super().__init__(classes, name, **kwargs)
 
     @staticmethod
-    def _score(state: State, polarity: str) -> tuple[np.ndarray, float]:
-        """Defect-likeness (higher = more defect-like) and its Otsu threshold, cached per image."""
+    def _otsu(state: State, sigma: float, absolute: bool) -> float:
+        """Otsu threshold of the deviation (or its magnitude), cached per image."""
+        key = ("otsu", sigma, absolute)
         cache = state["cache"]
-        if polarity not in cache:
-            dev = state["deviation"]
-            score = {"dark": lambda: -dev, "bright": lambda: dev, "both": lambda: np.abs(dev)}
-            values = score[polarity]()
-            cache[polarity] = (values, float(threshold_otsu(hist=histogram(values))))
-        return cache[polarity]
+        if key not in cache:
+            dev = ThresholdBaseline.deviation(state, sigma)
+            if absolute:
+                cache[key] = float(threshold_otsu(hist=histogram(np.abs(dev))))
+            elif sigma > 0:
+                cache[key] = float(threshold_otsu(hist=histogram(dev)))
+            else:  # exactly scikit-image's threshold on the integer grey image
+                cache[key] = float(threshold_otsu(state["gray"])) - float(np.median(state["gray"]))
+        return cache[key]
 
     def _foreground(self, state: State, settings: dict[str, Any]) -> np.ndarray:
-        score, otsu = self._score(state, settings["polarity"])
-        threshold = max(otsu, settings["min_contrast"] * state["noise"])
-        state["meta"] = {"threshold": threshold, "otsu": otsu, "noise_sigma": state["noise"]}
-        return score > threshold
+        sigma, polarity = settings["flatten_sigma"], settings["polarity"]
+        dev = self.deviation(state, sigma)
+        floor = settings["min_contrast"] * state["noise"]
+        if polarity == "both":
+            otsu = self._otsu(state, sigma, absolute=True)
+            state["meta"] = {"threshold": max(otsu, floor), "polarity": polarity}
+            return np.abs(dev) > max(otsu, floor)
+        otsu = self._otsu(state, sigma, absolute=False)
+        if polarity == "auto":
+            polarity = minority_side(int(np.count_nonzero(dev > otsu)), dev.size)
+        state["meta"] = {"otsu": otsu, "polarity": polarity, "noise_sigma": state["noise"]}
+        if polarity == "bright":
+            return dev > max(otsu, floor)
+        return dev <= min(otsu, -floor)
 
 
 class MultiOtsuBaseline(ThresholdBaseline):
-    """Multi-Otsu on the signed deviation: the lowest class is dark defects, the highest bright.
-
-    With ``levels`` classes, pixels below the first threshold are dark defect candidates and
-    pixels above the last one bright candidates; ``polarity`` keeps one side or both.
-    """
+    """Multi-Otsu classes; the most populous is background, the others on ``polarity``'s side
+    are foreground (``auto`` and ``both``: every other class)."""
 
     def __init__(
         self, classes: Sequence[str], name: str = "multi_otsu", levels: int = 3, **kwargs: Any
     ) -> None:
-        if levels < 2:
-            raise ValueError(f"levels must be at least 2, got {levels}")
+        check_range("levels", levels, 2, 8)
         super().__init__(classes, name, **kwargs)
         self.levels = int(levels)
 
-    def _thresholds(self, state: State) -> tuple[float, float]:
+    def _classes(self, state: State, sigma: float) -> tuple[np.ndarray, int]:
+        """Class index of every pixel and the background class, cached per image."""
+        key = ("multiotsu", sigma)
         cache = state["cache"]
-        if "multiotsu" not in cache:
+        if key not in cache:
+            dev = self.deviation(state, sigma)
             try:
-                hist = histogram(state["deviation"])
-                values = threshold_multiotsu(hist=hist, classes=self.levels)
+                if sigma > 0:
+                    thresholds = threshold_multiotsu(hist=histogram(dev), classes=self.levels)
+                else:
+                    median = float(np.median(state["gray"]))
+                    thresholds = threshold_multiotsu(state["gray"], classes=self.levels) - median
             except ValueError as err:
                 raise BaselineError(f"multi-Otsu with {self.levels} levels: {err}") from err
-            cache["multiotsu"] = (float(values[0]), float(values[-1]))
-        return cache["multiotsu"]
+            index = np.digitize(dev, thresholds).astype(np.uint8)
+            counts = np.bincount(index.ravel(), minlength=self.levels)
+            cache[key] = (index, int(counts.argmax()), [float(t) for t in thresholds])
+        return cache[key]
 
     def _foreground(self, state: State, settings: dict[str, Any]) -> np.ndarray:
-        low, high = self._thresholds(state)
+        sigma, polarity = settings["flatten_sigma"], settings["polarity"]
+        index, base, thresholds = self._classes(state, sigma)
+        dev = self.deviation(state, sigma)
         floor = settings["min_contrast"] * state["noise"]
-        low, high = min(low, -floor), max(high, floor)
-        dev = state["deviation"]
-        polarity = settings["polarity"]
-        state["meta"] = {"thresholds": [low, high], "noise_sigma": state["noise"]}
+        state["meta"] = {"thresholds": thresholds, "background_class": base}
+        dark = index < base
+        bright = index > base
+        if floor > 0:
+            dark &= dev <= -floor
+            bright &= dev > floor
         if polarity == "dark":
-            return dev < low
+            return dark
         if polarity == "bright":
-            return dev > high
-        return (dev < low) | (dev > high)
+            return bright
+        return dark | bright
 
 
 class AdaptiveBaseline(ThresholdBaseline):
-    """Local thresholding (``cv2.adaptiveThreshold``): a pixel is a defect candidate when it
-    differs from its neighbourhood mean by more than the contrast floor.
+    """Local thresholding (``cv2.adaptiveThreshold``): foreground where a pixel differs from
+    its neighbourhood mean by more than an offset.
 
-    ``block`` is the neighbourhood side as a fraction of the shorter image side; ``method``
-    is ``mean`` (box window) or ``gaussian``. The offset is ``min_contrast`` noise sigmas,
-    at least one grey level. No flattening is needed: the local mean follows the lighting.
+    ``block`` is the neighbourhood side as a fraction of the shorter image side (made odd);
+    ``method`` is ``mean`` (box window) or ``gaussian``. The offset scales with the image's
+    own contrast: ``offset`` times the gap between the two class means of the global Otsu
+    split, at least ``min_contrast`` noise sigmas and one grey level. ``polarity: auto``
+    takes the side of the global Otsu threshold holding fewer pixels. No flattening: the
+    local mean follows the lighting.
     """
 
     METHODS: ClassVar[dict[str, int]] = {
         "mean": cv2.ADAPTIVE_THRESH_MEAN_C,
         "gaussian": cv2.ADAPTIVE_THRESH_GAUSSIAN_C,
     }
+    tunable: ClassVar[dict[str, tuple[Any, tuple]]] = {
+        "polarity": ("auto", POLARITIES),
+        "min_contrast": (0.0, CONTRAST_FLOORS),
+        "flatten_sigma": (0.0, (0.0,)),
+        "block": (0.25, (0.25, 0.5, 0.1, 0.05)),
+        "offset": (0.25, (0.25, 0.1, 0.5)),
+    }
 
     def __init__(
         self,
         classes: Sequence[str],
         name: str = "adaptive",
-        block: float = 0.1,
+        block: float | None = None,
+        offset: float | None = None,
         method: str = "mean",
         **kwargs: Any,
     ) -> None:
-        if method not in self.METHODS:
-            raise ValueError(f"method must be one of {sorted(self.METHODS)}, got {method!r}")
-        kwargs.setdefault("flatten_sigma", None)
-        super().__init__(classes, name, **kwargs)
-        self.block = float(block)
+        check_choice("method", method, tuple(self.METHODS))
+        check_range("block", block, 0.0, 1.0)
+        check_range("offset", offset, 0.0, 1.0)
+        super().__init__(classes, name, flatten_sigma=0.0, **kwargs)
+        for key, value in (("block", block), ("offset", offset)):
+            self.given[key] = value
+            self.initial_settings[key] = self.tunable[key][0] if value is None else value
+        self.settings = dict(self.initial_settings)
         self.method = method
 
     def _prepare(self, image: np.ndarray) -> State:
-        gray = _gray(image)
-        block = max(3, int(self.block * min(gray.shape)) | 1)
-        return {"gray": gray, "noise": noise_sigma(gray), "block": block, "meta": {}}
+        state = super()._prepare(image)
+        gray = state["gray"]
+        otsu = threshold_otsu(gray)
+        above = gray > otsu
+        state["gap"] = float(gray[above].mean()) - float(gray[~above].mean())
+        state["side"] = minority_side(int(np.count_nonzero(above)), gray.size)
+        return state
 
     def _side(self, gray: np.ndarray, block: int, offset: float) -> np.ndarray:
         return cv2.adaptiveThreshold(
@@ -203,12 +266,18 @@ class AdaptiveBaseline(ThresholdBaseline):
         ).view(bool)
 
     def _foreground(self, state: State, settings: dict[str, Any]) -> np.ndarray:
-        gray, block = state["gray"], state["block"]
-        offset = max(settings["min_contrast"] * state["noise"], 1.0)
-        state["meta"] = {"offset": offset, "block": block, "noise_sigma": state["noise"]}
-        polarity = settings["polarity"]
+        gray = state["gray"]
+        block = max(3, int(settings["block"] * min(gray.shape)) | 1)
+        offset = max(
+            settings["offset"] * state["gap"],
+            settings["min_contrast"] * state["noise"],
+            MIN_OFFSET,
+        )
+        polarity = state["side"] if settings["polarity"] == "auto" else settings["polarity"]
+        state["meta"] = {"offset": offset, "block": block, "polarity": polarity}
         if polarity == "dark":
             return self._side(gray, block, offset)
+        inverted = cv2.bitwise_not(gray)
         if polarity == "bright":
-            return self._side(cv2.bitwise_not(gray), block, offset)
-        return self._side(gray, block, offset) | self._side(cv2.bitwise_not(gray), block, offset)
+            return self._side(inverted, block, offset)
+        return self._side(gray, block, offset) | self._side(inverted, block, offset)

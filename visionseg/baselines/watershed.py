@@ -1,12 +1,20 @@
-"""Watershed baseline: Otsu foreground split into touching objects, one instance each.
+"""Watershed baseline: the textbook recipe, with its parameters read off the image.
 
-The foreground is the :class:`~visionseg.baselines.threshold.OtsuBaseline` one (same
-learned polarity and contrast floor). Markers come either from peaks of the distance
-transform (``markers: distance``: a peak at least ``min_radius`` px deep, peaks at least
-``min_distance`` px apart; separates round objects that touch) or from minima of the
-intensity gradient (``markers: gradient``: flat areas whose gradient is below
-``gradient_level`` times the strongest gradient in the foreground). A foreground component
-that gets no marker (e.g. a thin scratch has no deep distance peak) stays one instance.
+Smooth, threshold with Otsu, find peaks of the distance transform, flood with watershed:
+one instance per object, touching objects separated. The sizes come from the image:
+the typical object radius ``r`` is the area-weighted median, over the connected regions
+of the (unsmoothed) Otsu foreground, of each region's deepest distance-transform value
+(its inscribed radius: a clump of touching round objects has about the radius of one
+of them). Then the Gaussian smoothing sigma is ``smooth x r`` and distance peaks must be
+``min_distance x r`` px apart (``smooth``, ``min_distance`` given as fractions; a number of
+pixels can be forced with ``smooth_px`` / ``min_distance_px``) and at least ``min_radius``
+px deep (default 2: objects under about 4 px wide, such as scratches, are not split).
+
+The foreground uses the :class:`~visionseg.baselines.threshold.OtsuBaseline` settings
+(textbook without train data; polarity, flattening and contrast floor fitted on train).
+``markers: gradient`` seeds from flat areas of the intensity gradient instead (below
+``gradient_level`` times the strongest gradient in the foreground). A region that gets no
+marker (e.g. a 1 px scratch has no distance peak) stays one instance.
 """
 
 from __future__ import annotations
@@ -19,17 +27,43 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage.feature import peak_local_max
 from skimage.filters import sobel
+from skimage.morphology import h_maxima
 from skimage.segmentation import watershed
 
-from visionseg.baselines.base import State
+from visionseg.baselines.base import State, check_choice, check_range
+from visionseg.baselines.flatten import noise_sigma
 from visionseg.baselines.threshold import OtsuBaseline
-from visionseg.core.regions import connected_regions
+from visionseg.core.regions import connected_regions, label_components
+
+
+def _distance(foreground: np.ndarray) -> np.ndarray:
+    """Exact Euclidean distance to the background (an approximate mask makes false peaks)."""
+    return cv2.distanceTransform(foreground.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+
+
+def typical_radius(foreground: np.ndarray, min_area: int) -> float:
+    """Area-weighted median inscribed radius (px) of the foreground's regions (0 if none)."""
+    labels, areas = label_components(foreground)
+    if not len(areas):
+        return 0.0
+    distance = _distance(foreground)
+    depth = ndi.maximum(distance, labels, np.arange(1, len(areas) + 1))
+    keep = areas >= min_area
+    if not keep.any():
+        return 0.0
+    order = np.argsort(depth[keep])
+    weights = np.cumsum(areas[keep][order])
+    return float(depth[keep][order][np.searchsorted(weights, weights[-1] / 2.0)])
 
 
 def _distance_markers(
-    foreground: np.ndarray, components: np.ndarray, min_distance: int, min_radius: float
+    foreground: np.ndarray,
+    components: np.ndarray,
+    min_distance: int,
+    min_radius: float,
+    dynamic: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    distance = cv2.distanceTransform(foreground.astype(np.uint8), cv2.DIST_L2, 5)
+    distance = _distance(foreground)
     peaks = peak_local_max(
         distance,
         min_distance=min_distance,
@@ -37,15 +71,18 @@ def _distance_markers(
         labels=components,
         exclude_border=False,
     )
+    if dynamic > 0:  # keep peaks standing at least ``dynamic`` px above their saddles
+        prominent = h_maxima(distance, dynamic).astype(bool)
+        peaks = peaks[prominent[tuple(peaks.T)]]
     markers = np.zeros(foreground.shape, np.int32)
     markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1, dtype=np.int32)
     return markers, -distance
 
 
 def _gradient_markers(
-    foreground: np.ndarray, deviation: np.ndarray, level: float
+    foreground: np.ndarray, gray: np.ndarray, level: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    gradient = sobel(cv2.GaussianBlur(deviation, (0, 0), 1.0))
+    gradient = sobel(cv2.GaussianBlur(gray.astype(np.float32), (0, 0), 1.0))
     inside = gradient[foreground]
     limit = level * float(inside.max()) if inside.size else 0.0
     markers, _ = ndi.label(foreground & (gradient <= limit))
@@ -53,7 +90,7 @@ def _gradient_markers(
 
 
 class WatershedBaseline(OtsuBaseline):
-    """Otsu foreground, then marker-based watershed; every object is an instance."""
+    """Smoothed Otsu foreground split by marker-based watershed; every object an instance."""
 
     MARKERS: ClassVar[tuple[str, ...]] = ("distance", "gradient")
 
@@ -62,20 +99,61 @@ class WatershedBaseline(OtsuBaseline):
         classes: Sequence[str],
         name: str = "watershed",
         markers: str = "distance",
-        min_distance: int = 3,
+        smooth: float = 0.125,
+        min_distance: float = 0.5,
+        smooth_px: float | None = None,
+        min_distance_px: int | None = None,
         min_radius: float = 2.0,
+        dynamic: float = 0.1,
         gradient_level: float = 0.1,
         compactness: float = 0.0,
         **kwargs: Any,
     ) -> None:
-        if markers not in self.MARKERS:
-            raise ValueError(f"markers must be one of {self.MARKERS}, got {markers!r}")
+        check_choice("markers", markers, self.MARKERS)
+        check_range("smooth", smooth, 0.0, 2.0)
+        check_range("min_distance", min_distance, 0.0, 4.0)
+        check_range("smooth_px", smooth_px, 0.0, 100.0)
+        check_range("min_distance_px", min_distance_px, 1, 1000)
+        check_range("min_radius", min_radius, 0.0, 1000.0)
+        check_range("dynamic", dynamic, 0.0, 4.0)
+        check_range("gradient_level", gradient_level, 0.0, 1.0)
+        check_range("compactness", compactness, 0.0)
         super().__init__(classes, name, **kwargs)
         self.markers = markers
-        self.min_distance = int(min_distance)
+        self.smooth = float(smooth)
+        self.min_distance = float(min_distance)
+        self.smooth_px = smooth_px
+        self.min_distance_px = min_distance_px
         self.min_radius = float(min_radius)
+        self.dynamic = float(dynamic)
         self.gradient_level = float(gradient_level)
         self.compactness = float(compactness)
+
+    def _radius(self, state: State, settings: dict[str, Any]) -> float:
+        """Typical object radius under these settings, on the unsmoothed image (cached)."""
+        key = ("radius", *sorted(settings.items()))
+        cache = state["cache"]
+        if key not in cache:
+            raw = super()._foreground(state, settings)
+            cache[key] = typical_radius(raw, self.min_area)
+        return cache[key]
+
+    def _smoothed(self, state: State, sigma: float) -> State:
+        """The prepared state of the image smoothed with a Gaussian of ``sigma`` px (cached)."""
+        key = ("smoothed", round(sigma, 1))
+        cache = state["cache"]
+        if key not in cache:
+            gray = cv2.GaussianBlur(state["gray"].astype(np.float32), (0, 0), key[1])
+            cache[key] = {"gray": gray, "noise": noise_sigma(gray), "cache": {}, "meta": {}}
+        return cache[key]
+
+    def _foreground(self, state: State, settings: dict[str, Any]) -> np.ndarray:
+        radius = self._radius(state, settings)
+        sigma = self.smooth * radius if self.smooth_px is None else self.smooth_px
+        found = state if sigma < 0.5 else self._smoothed(state, sigma)
+        foreground = super()._foreground(found, settings)
+        state["meta"] = {**found["meta"], "radius": radius, "smooth": sigma}
+        return foreground
 
     def _segment(self, state: State) -> tuple[np.ndarray, int]:
         foreground = self._foreground(state, self.settings)
@@ -84,11 +162,15 @@ class WatershedBaseline(OtsuBaseline):
             return components, 0
         foreground = components > 0
         if self.markers == "distance":
+            radius = state["meta"]["radius"]
+            spacing = self.min_distance_px or max(1, round(self.min_distance * radius))
+            state["meta"]["min_distance"] = spacing
+            dynamic = self.dynamic * radius
             markers, relief = _distance_markers(
-                foreground, components, self.min_distance, self.min_radius
+                foreground, components, spacing, self.min_radius, dynamic
             )
         else:
-            markers, relief = _gradient_markers(foreground, state["deviation"], self.gradient_level)
+            markers, relief = _gradient_markers(foreground, state["gray"], self.gradient_level)
         labels = watershed(relief, markers, mask=foreground, compactness=self.compactness)
         unmarked = foreground & (labels == 0)
         if unmarked.any():
