@@ -1,0 +1,98 @@
+"""Store the line reference with a trained checkpoint, and find it again for a model path."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from visionseg.io.atomic import write_json
+from visionseg.io.images import ImageReadError, read_image
+from visionseg.models.checkpoint import (
+    DRIFT_REFERENCE_KEY,
+    EXPECTED_NG_RATE_KEY,
+    CheckpointError,
+    read_checkpoint,
+    update_checkpoint_meta,
+)
+from visionseg.monitor.reference import (
+    DriftReferenceError,
+    ExpectedNgRate,
+    LineReference,
+    build_reference,
+    sample_paths,
+)
+
+log = logging.getLogger(__name__)
+
+#: Training images read for the reference (a seeded sample of larger train splits).
+REFERENCE_SAMPLE = 500
+REFERENCE_FILE = "line_reference.json"
+
+
+def expected_ng_rate(summary: Mapping[str, Any]) -> ExpectedNgRate | None:
+    """The model's NG share from an evaluation summary (its ``image_level`` counts)."""
+    counts = summary.get("image_level") or {}
+    total = sum(int(counts.get(k, 0)) for k in ("tp", "fp", "fn", "tn"))
+    if not total:
+        return None
+    ng = int(counts.get("tp", 0)) + int(counts.get("fp", 0))
+    return ExpectedNgRate(ng / total, total, str(summary.get("split", "")))
+
+
+def store_line_reference(
+    checkpoints: Sequence[Path], train_images: Sequence[Path],
+    summary: Mapping[str, Any], output_dir: Path,
+) -> LineReference:
+    """Build the reference from (a sample of) ``train_images``, add it to each checkpoint
+    and write ``line_reference.json`` beside them in ``output_dir``."""
+    images = []
+    for path in sample_paths(list(train_images), REFERENCE_SAMPLE):
+        try:
+            images.append(read_image(path))
+        except ImageReadError as err:
+            log.warning("drift reference skips %s", err)
+    try:
+        drift = build_reference(images)
+    except DriftReferenceError as err:
+        log.warning("no drift reference stored: %s", err)
+        drift = None
+    reference = LineReference(drift=drift, ng=expected_ng_rate(summary))
+    meta = reference.to_meta()
+    for checkpoint in checkpoints:
+        update_checkpoint_meta(checkpoint, **{
+            DRIFT_REFERENCE_KEY: meta["drift_reference"],
+            EXPECTED_NG_RATE_KEY: meta["expected_ng_rate"],
+        })
+    write_json(Path(output_dir) / REFERENCE_FILE, meta)
+    log.info("Line reference: %d training image(s), expected NG rate %s",
+             drift.images if drift else 0, f"{reference.ng.rate:.3f}" if reference.ng else "n/a")
+    return reference
+
+
+def reference_for_model(path: str | os.PathLike | None) -> LineReference:
+    """The reference a model carries: a checkpoint's ``visionseg`` section, or the JSON
+    metadata beside an exported model; empty (drift unavailable) when it has none."""
+    if not path:
+        return LineReference()
+    path = Path(path)
+    try:
+        return LineReference.from_meta(read_checkpoint(path)["visionseg"])
+    except CheckpointError:
+        pass
+    for meta_path in _metadata_candidates(path):
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(meta, dict) and (DRIFT_REFERENCE_KEY in meta or EXPECTED_NG_RATE_KEY in meta):
+            return LineReference.from_meta(meta)
+    return LineReference()
+
+
+def _metadata_candidates(path: Path) -> list[Path]:
+    folder = path if path.is_dir() else path.parent
+    return [path.with_suffix(".json"), *sorted(folder.glob("*.json"))]

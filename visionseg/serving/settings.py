@@ -1,0 +1,91 @@
+"""Settings of the watched folder and of the HTTP service, range-checked where built."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any, TypeVar
+
+from visionseg.core.errors import ConfigError
+
+T = TypeVar("T")
+
+#: Names camera and copy software give files still being written; never read.
+TEMP_SUFFIXES = (".part", ".tmp", ".temp", ".partial", ".crdownload", ".filepart", "~")
+
+
+def _from_dict(cls: type[T], value: Mapping[str, Any] | None, node: str) -> T:
+    value = dict(value or {})
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(value) - known)
+    if unknown:
+        raise ConfigError(f"unknown {node} setting(s) {unknown}; known: {sorted(known)}")
+    return cls(**value)
+
+
+def _check_range(node: str, name: str, value: float, low: float, high: float) -> None:
+    if not low <= float(value) <= high:
+        raise ConfigError(f"{node}.{name} must be in [{low}, {high}], got {value}")
+
+
+@dataclass(frozen=True)
+class WatchSettings:
+    """How the watched folder is polled.
+
+    A file is read once its size and modification time have not changed for ``settle``
+    seconds (camera software writes in place); the folder is scanned every ``poll``
+    seconds. Unreadable files are moved to ``OUTPUT/unreadable/`` (``unreadable: move``)
+    or left where they are (``list``); either way the results log names them and why.
+    """
+
+    poll: float = 0.2
+    settle: float = 0.5
+    unreadable: str = "move"
+    recursive: bool = False
+
+    def __post_init__(self) -> None:
+        _check_range("watch_settings", "poll", self.poll, 0.01, 60.0)
+        _check_range("watch_settings", "settle", self.settle, 0.0, 600.0)
+        if self.unreadable not in ("move", "list"):
+            raise ConfigError(
+                f"watch_settings.unreadable must be 'move' or 'list', got {self.unreadable!r}"
+            )
+
+    @classmethod
+    def from_dict(cls, value: Mapping[str, Any] | None) -> WatchSettings:
+        return _from_dict(cls, value, "watch_settings")
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    """Where the service listens and what it accepts.
+
+    ``max_upload_mb`` bounds the request body, ``max_megapixels`` the decoded image (a
+    small compressed file can hold a huge image); ``port: 0`` takes any free port.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_upload_mb: float = 64.0
+    max_megapixels: float = 64.0
+    log_level: str = "info"
+
+    def __post_init__(self) -> None:
+        if int(self.port) != self.port or not 0 <= self.port <= 65535:
+            raise ConfigError(f"server.port must be an integer in [0, 65535], got {self.port}")
+        _check_range("server", "max_upload_mb", self.max_upload_mb, 0.001, 4096.0)
+        _check_range("server", "max_megapixels", self.max_megapixels, 0.001, 1024.0)
+        if self.log_level not in ("critical", "error", "warning", "info", "debug"):
+            raise ConfigError(f"server.log_level must be a uvicorn log level, got {self.log_level}")
+
+    @property
+    def max_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
+
+    @property
+    def max_pixels(self) -> int:
+        return int(self.max_megapixels * 1_000_000)
+
+    @classmethod
+    def from_dict(cls, value: Mapping[str, Any] | None) -> ServeSettings:
+        return _from_dict(cls, value, "server")
