@@ -43,6 +43,10 @@ def build_infer_method(cfg: DictConfig, tile: TileSettings) -> Method:
 
 
 def infer(cfg: DictConfig) -> dict[str, Any]:
+    if cfg.get("watch"):  # a watched folder: visionseg.serving.watcher
+        from visionseg.apps.serve import watch
+
+        return watch(cfg)
     tile = TileSettings.from_dict(to_plain(cfg.tile))
     rule = PartRule.from_dict(to_plain(cfg.decision))
     settings = InferenceSettings(

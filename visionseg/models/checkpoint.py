@@ -19,6 +19,7 @@ from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
 from visionseg.core.errors import UserError
 from visionseg.core.method import Method
+from visionseg.core.verdict import PartRule
 from visionseg.io.atomic import atomic_path
 
 
@@ -83,7 +84,27 @@ def load_method(path: str | os.PathLike, device: str = "auto", **overrides: Any)
         raise
 
 
+def carried_rule(path: str | os.PathLike) -> PartRule | None:
+    """The part rule a (calibrated) checkpoint carries in ``visionseg.decision``, or None."""
+    value = read_checkpoint(path)["visionseg"].get("decision")
+    return PartRule.from_dict(value) if value else None
+
+
 def _default_name(path: Path) -> str:
     if path.parent.name == "checkpoints" and path.parent.parent.name:
         return f"{path.parent.parent.name}/{path.stem}"
     return path.stem
+
+
+#: Keys of the ``visionseg`` section that line monitoring reads (visionseg.monitor.reference).
+DRIFT_REFERENCE_KEY = "drift_reference"
+EXPECTED_NG_RATE_KEY = "expected_ng_rate"
+
+
+def update_checkpoint_meta(path: str | os.PathLike, **keys: Any) -> None:
+    """Add ``keys`` (plain lists, numbers, strings) to a checkpoint's ``visionseg`` section,
+    rewriting the file atomically; used after training to store the line reference."""
+    checkpoint = read_checkpoint(path)
+    checkpoint["visionseg"].update(keys)
+    with atomic_path(path) as tmp:
+        torch.save(checkpoint, tmp)

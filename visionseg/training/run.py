@@ -59,6 +59,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         from visionseg.training.evaluate import evaluate_checkpoint
 
         summary = evaluate_checkpoint(checkpoint, datamodule, cfg, output_dir)
+        _store_line_reference(checkpoint, datamodule, summary, output_dir)
     if trainer.is_global_zero:
         log.info("Run directory: %s", output_dir)
         log.info("Checkpoints:   %s", output_dir / "checkpoints")
@@ -78,3 +79,20 @@ def _best_checkpoint(trainer: L.Trainer, output_dir: Path) -> Path | None:
         if candidate and Path(candidate).is_file():
             return Path(candidate)
     return None
+
+
+def _store_line_reference(
+    checkpoint: Path, datamodule: Any, summary: dict[str, Any], output_dir: Path
+) -> None:
+    """Store the drift reference (train images) and expected NG rate (the evaluation) in
+    the evaluated and the last checkpoint, for line monitoring (visionseg.monitor)."""
+    from visionseg.core.errors import UserError
+    from visionseg.monitor.stored import store_line_reference
+
+    targets = {p.resolve(): p for p in (checkpoint, output_dir / "checkpoints" / "last.ckpt")
+               if p.is_file()}
+    try:
+        store_line_reference(list(targets.values()),
+                             [s.image for s in datamodule.splits["train"]], summary, output_dir)
+    except (UserError, OSError) as err:  # the trained model stays usable without it
+        log.warning("no line reference stored: %s", err)
