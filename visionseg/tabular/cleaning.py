@@ -169,6 +169,9 @@ def _all_text(values: pd.Series, parsed: pd.Series, column: str, source: str,
               what: str) -> None:
     """A column whose every non-empty value fails to parse holds text: say so, by name."""
     given = values.notna().to_numpy()
+    if not given.any():
+        raise TabularInputError(f"{source}: column '{column}' has no values (every entry is "
+                                "empty or a missing-value marker such as NA)")
     if given.any() and parsed.isna().to_numpy()[given].all():
         examples = values[given].head(3).tolist()
         raise TabularInputError(
@@ -189,15 +192,18 @@ def _parsed_rows(frame: pd.DataFrame, columns: ColumnMap, source: str, strict: b
     amounts = parse_amounts(frame[columns.amount], reader.decimal, reader.thousands)
     _all_text(frame[columns.date], dates, columns.date, source, "dates")
     _all_text(frame[columns.amount], amounts, columns.amount, source, "numbers")
-    bad_date = dates.isna().to_numpy()
-    bad_amount = (amounts.isna() | ~np.isfinite(amounts.fillna(0.0))).to_numpy()
+    # each dropped row is counted once, under the first of these reasons that applies
+    no_customer = no_customer.to_numpy()
+    bad_date = dates.isna().to_numpy() & ~no_customer
+    bad_amount = ((amounts.isna() | ~np.isfinite(amounts.fillna(0.0))).to_numpy()
+                  & ~no_customer & ~bad_date)
     _bad_rows(int(no_customer.sum()), total, "no customer id", source, strict, dq)
     fmt = f" with date_format {columns.date_format!r}" if columns.date_format else ""
     _bad_rows(int(bad_date.sum()), total, f"unparseable dates{fmt} in column '{columns.date}'",
               source, strict, dq, frame[columns.date][bad_date].head(3).tolist())
     _bad_rows(int(bad_amount.sum()), total, f"unparseable amounts in column '{columns.amount}'",
               source, strict, dq, frame[columns.amount][bad_amount].head(3).tolist())
-    keep = ~(no_customer.to_numpy() | bad_date | bad_amount)
+    keep = ~(no_customer | bad_date | bad_amount)
     out = pd.DataFrame({
         "customer": _ids(customer[keep]),
         "date": dates[keep].to_numpy(),

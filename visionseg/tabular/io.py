@@ -6,6 +6,7 @@ wrong; parsing never raises on a bad value (it becomes NaT/NaN for the cleaner t
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,7 +89,9 @@ def parse_dates(values: pd.Series, date_format: str | None) -> pd.Series:
     text = values.astype("string")
     if date_format:
         return pd.to_datetime(text, format=date_format, errors="coerce")
-    return pd.to_datetime(text, errors="coerce")
+    with warnings.catch_warnings():  # mixed formats parse one by one; the cleaner counts failures
+        warnings.filterwarnings("ignore", message="Could not infer format")
+        return pd.to_datetime(text, errors="coerce")
 
 
 def parse_amounts(values: pd.Series, decimal: str = ".", thousands: str | None = None
