@@ -6,13 +6,14 @@ Gaussian sigmas in px, the response is the maximum over them), for dark lines
 (``black_ridges``), bright ones, or both (the larger response). The response is
 thresholded with hysteresis: pixels above ``high`` times the response's upper Otsu
 threshold (:func:`upper_otsu`) seed a line, which grows through pixels above ``low``
-times that. Then the thin-region
-cleanup keeps regions of at least ``min_area`` px whose bounding-box diagonal is at least
-``min_length`` px (a scratch is long; a speck of texture is not).
+times that. Then the thin-region cleanup keeps regions of at least ``min_area`` px whose
+bounding-box diagonal is at least ``min_length`` px (a scratch is long, a speck is not).
 
-Without a train split the textbook values apply (both polarities, scales 1-3 px,
-``high`` 1.0, ``low`` 0.5); settings given as ``null`` are fitted on the train split like
-the other baselines' (:class:`~visionseg.baselines.base.RegionBaseline`).
+Without a train split the defaults apply: both polarities, scales 1 and 2 px, ``high``
+1.0, ``low`` 0.85. A ``low`` of 0.5, usual for edges, lets a line grow into the texture
+around it (scratch IoU 0.26 instead of 0.73 on 48 built-in train images, 0.18 instead of
+0.38 on lines drawn on ``skimage.data.moon``). Settings given as ``null`` are fitted on
+the train split like the other baselines' (:class:`~visionseg.baselines.base.RegionBaseline`).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from visionseg.core.errors import ConfigError
 from visionseg.core.regions import connected_regions
 
 FILTERS = {"sato": sato, "frangi": frangi, "meijering": meijering}
-SCALE_SETS = ((1.0, 2.0, 3.0), (1.0, 2.0), (1.0,))
+SCALE_SETS = ((1.0, 2.0), (1.0,), (1.0, 2.0, 3.0))
 
 
 def upper_otsu(response: np.ndarray) -> float:
@@ -56,8 +57,8 @@ class RidgeBaseline(RegionBaseline):
     tunable: ClassVar[dict[str, tuple[Any, tuple]]] = {
         "polarity": ("both", ("both", "dark", "bright")),
         "scales": (SCALE_SETS[0], SCALE_SETS),
-        "high": (1.0, (1.0, 0.5, 0.75, 1.5)),
-        "low": (0.5, (0.5, 0.3)),
+        "high": (1.0, (1.0, 1.25, 1.5)),
+        "low": (0.85, (0.85, 0.7)),
     }
 
     def __init__(

@@ -185,7 +185,7 @@ class MultiOtsuBaseline(ThresholdBaseline):
                     thresholds = threshold_multiotsu(state["gray"], classes=self.levels) - median
             except ValueError as err:
                 raise BaselineError(f"multi-Otsu with {self.levels} levels: {err}") from err
-            index = np.digitize(dev, thresholds).astype(np.uint8)
+            index = np.digitize(dev, thresholds, right=True).astype(np.uint8)
             counts = np.bincount(index.ravel(), minlength=self.levels)
             cache[key] = (index, int(counts.argmax()), [float(t) for t in thresholds])
         return cache[key]

@@ -35,6 +35,8 @@ from visionseg.baselines.flatten import noise_sigma
 from visionseg.baselines.threshold import OtsuBaseline
 from visionseg.core.regions import connected_regions, label_components
 
+MAX_SMOOTH = 4.0  # px: derived smoothing never blurs more (it removes noise, not detail)
+
 
 def _distance(foreground: np.ndarray) -> np.ndarray:
     """Exact Euclidean distance to the background (an approximate mask makes false peaks)."""
@@ -104,7 +106,7 @@ class WatershedBaseline(OtsuBaseline):
         smooth_px: float | None = None,
         min_distance_px: int | None = None,
         min_radius: float = 2.0,
-        dynamic: float = 0.1,
+        dynamic: float = 0.05,
         gradient_level: float = 0.1,
         compactness: float = 0.0,
         **kwargs: Any,
@@ -149,7 +151,7 @@ class WatershedBaseline(OtsuBaseline):
 
     def _foreground(self, state: State, settings: dict[str, Any]) -> np.ndarray:
         radius = self._radius(state, settings)
-        sigma = self.smooth * radius if self.smooth_px is None else self.smooth_px
+        sigma = min(self.smooth * radius, MAX_SMOOTH) if self.smooth_px is None else self.smooth_px
         found = state if sigma < 0.5 else self._smoothed(state, sigma)
         foreground = super()._foreground(found, settings)
         state["meta"] = {**found["meta"], "radius": radius, "smooth": sigma}
