@@ -8,28 +8,30 @@ from typing import Any
 
 from omegaconf import DictConfig
 
+from visionseg.calibration.store import choose_rule, decision_overridden
 from visionseg.core.errors import ConfigError
-from visionseg.core.method import Method
 from visionseg.core.tiling import TileSettings
 from visionseg.core.verdict import PartRule
 from visionseg.data.folder import list_split
 from visionseg.data.pairs import TrainPairs
+from visionseg.export.loader import LoadedModel, load_model
 from visionseg.inference.inputs import expand_inputs
 from visionseg.inference.runner import InferenceSettings, run_inference
-from visionseg.models.checkpoint import load_method
 from visionseg.registry import build_method, chain_from_steps, to_plain
 
 log = logging.getLogger(__name__)
 
 
-def build_infer_method(cfg: DictConfig, tile: TileSettings) -> Method:
-    """The checkpoint in ``cfg.ckpt``, or the baseline chosen with ``method=NAME``."""
+def build_infer_method(cfg: DictConfig, tile: TileSettings) -> LoadedModel:
+    """The checkpoint or exported model (``model.onnx``, run by ONNX Runtime; no Lightning
+    or smp imported) in ``cfg.ckpt`` with the rule it carries, or the baseline chosen with
+    ``method=NAME``."""
     if bool(cfg.ckpt) == bool(cfg.get("method")):
         raise ConfigError(
             "give exactly one of ckpt=PATH (a trained model) or method=NAME (a baseline)"
         )
     if cfg.ckpt:
-        return load_method(
+        return load_model(
             cfg.ckpt,
             device=cfg.device,
             tile_size=tile.size,
@@ -39,7 +41,7 @@ def build_infer_method(cfg: DictConfig, tile: TileSettings) -> Method:
     method = build_method(cfg.method, list(cfg.classes), str(cfg.method.get("name", "method")))
     if cfg.fit_root:
         method.fit(TrainPairs(list_split(cfg.fit_root, "train")))
-    return method
+    return LoadedModel(method, None, "config")
 
 
 def infer(cfg: DictConfig) -> dict[str, Any]:
@@ -56,7 +58,12 @@ def infer(cfg: DictConfig) -> dict[str, Any]:
         **({"reader_threads": cfg.io_threads, "writer_threads": cfg.io_threads}
            if cfg.get("io_threads") else {}),
     )
-    method = build_infer_method(cfg, tile)
+    loaded = build_infer_method(cfg, tile)
+    method = loaded.method
+    # A calibrated checkpoint's or an export's rule wins unless decision.* is on the command line.
+    choice = choose_rule(loaded.rule, rule, decision_overridden(), loaded.carrier)
+    rule = choice.rule
+    log.info("part rule from %s: %s", choice.source, rule.to_dict())
     rule.check_classes(method.classes)
     paths = expand_inputs(list(cfg.input) if not isinstance(cfg.input, str) else cfg.input)
     chain = chain_from_steps(to_plain(cfg.get("postprocess")))

@@ -50,13 +50,20 @@ def submodule_state(checkpoint: dict, prefix: str = "net.") -> dict[str, torch.T
     }
 
 
-def checkpoint_meta(module: L.LightningModule, **extra: Any) -> dict[str, Any]:
+def checkpoint_meta(
+    module: L.LightningModule, decision: dict[str, Any] | None = None, **extra: Any
+) -> dict[str, Any]:
     """What :func:`~visionseg.models.checkpoint.load_method` needs to rebuild ``module``'s
-    network without Hydra: its class, classes, network config, training size, ``extra``."""
+    network without Hydra: its class, classes, network config, training size, ``extra``.
+
+    ``decision``: the part rule (``PartRule.to_dict()``) the checkpoint was calibrated
+    with; None (a fresh training run) means infer.py uses the configured ``decision`` node.
+    """
     return {
         "module": f"{type(module).__module__}.{type(module).__qualname__}",
         "classes": module.classes,
         "net": module.net.config,
         "image_size": module.hparams.image_size,
+        "decision": decision,
         **extra,
     }

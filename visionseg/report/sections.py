@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from visionseg.report import plots
 from visionseg.report.document import Figure, ImageGrid, Section, Table
+from visionseg.report.operating_curve import operating_curve_section
 from visionseg.report.tables import all_tables
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ def build_sections(results: EvalResults) -> list[Section]:
                                          plots.per_class_chart(results)), tables["per_class"]],
     ))
     sections.append(Section("Part level (OK/NG)", [], [tables["image_level"]]))
+    sections += [c for c in [operating_curve_section(results)] if c is not None]
     sections.append(Section(
         "Defect level",
         [f"Connected regions of each defect class matched one-to-one to ground-truth regions "

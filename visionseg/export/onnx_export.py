@@ -1,0 +1,203 @@
+"""``python export.py ckpt=... format=onnx output=DIR``: checkpoint to a checked ONNX model.
+
+The graph is written into a temporary folder beside DIR, checked with ``onnx.checker``,
+loaded by ONNX Runtime and compared with the torch model; only then does it replace DIR.
+Any failure leaves DIR as it was (absent, empty, or the previous export).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import shutil
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from visionseg.core.tiling import TileSettings
+from visionseg.core.verdict import PartRule
+from visionseg.export.errors import ExportError, require_onnx
+from visionseg.export.graph import INPUT, OUTPUTS, ExportGraph
+from visionseg.export.metadata import (
+    MODEL_FILE,
+    ExportMetadata,
+    metadata_path,
+    sha256,
+    versions,
+)
+from visionseg.export.parity import MAX_PROB_DIFF, MIN_AGREEMENT, check_parity, parity_images
+from visionseg.io.atomic import write_json
+
+log = logging.getLogger(__name__)
+
+FORMATS = ("onnx",)
+DYNAMIC = {INPUT: {0: "batch", 1: "height", 2: "width"},
+           "mask": {0: "batch", 1: "height", 2: "width"},
+           "confidence": {0: "batch", 1: "height", 2: "width"},
+           "probs": {0: "batch", 2: "height", 3: "width"}}
+
+
+@dataclass
+class ExportRequest:
+    """What to export, where, with which rule, and how parity is checked."""
+
+    ckpt: Path
+    output: Path
+    rule: PartRule | None = None  # None: the rule the checkpoint carries, else the default
+    rule_source: str = "config"
+    format: str = "onnx"
+    tile: TileSettings = TileSettings()
+    opset: int = 17
+    parity_root: str | None = None
+    parity_split: str = "val"
+    parity_images: int = 8
+    max_prob_diff: float = MAX_PROB_DIFF
+    min_agreement: float = MIN_AGREEMENT
+
+
+def export_model(request: ExportRequest) -> ExportMetadata:
+    """Export, check and write ``DIR/model.onnx`` and ``DIR/model.json``."""
+    if request.format not in FORMATS:
+        raise ExportError(f"format={request.format}: unknown export format; available: "
+                          f"{', '.join(FORMATS)}")
+    require_onnx(f"format={request.format}")
+    checkpoint = _smp_checkpoint(request.ckpt)
+    _check_output(request.output)
+    from visionseg.models.checkpoint import load_method
+
+    method = load_method(request.ckpt, device="cpu", tile_size=None)
+    rule = request.rule or PartRule()
+    rule.check_classes(method.classes)
+    thresholds = rule.thresholds(method.classes)
+    graph = ExportGraph(method.net, method.num_classes, thresholds).eval()
+    staging = Path(tempfile.mkdtemp(prefix=f".{request.output.name}.", dir=_parent(request)))
+    try:
+        model = staging / MODEL_FILE
+        _write_onnx(graph, model, request, checkpoint["visionseg"]["net"])
+        run = _runner(model)
+        images, source = parity_images(request.parity_root, request.parity_split,
+                                       request.parity_images, request.tile.size)
+        parity = check_parity(method.probabilities, run, images, thresholds, source,
+                              request.max_prob_diff, request.min_agreement)
+        meta = ExportMetadata(
+            classes=list(method.classes), decision=rule.to_dict(),
+            decision_source=request.rule_source,
+            tile={"size": request.tile.size, "overlap": request.tile.overlap},
+            training_crop_size=checkpoint["visionseg"].get("image_size"),
+            source_checkpoint=str(request.ckpt), source_sha256=sha256(request.ckpt),
+            network=dict(checkpoint["visionseg"]["net"]), opset=request.opset, parity=parity,
+            versions=versions(),
+        )
+        write_json(metadata_path(model), meta.to_dict())
+        _replace(staging, request.output)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return meta
+
+
+def _parent(request: ExportRequest) -> Path:
+    parent = request.output.resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    return parent
+
+
+def _smp_checkpoint(path: Path) -> dict:
+    from visionseg.models.checkpoint import read_checkpoint
+
+    checkpoint = read_checkpoint(path)
+    module = str(checkpoint["visionseg"].get("module", ""))
+    if "maskrcnn" in module.lower():
+        raise ExportError(
+            f"{path}: Mask R-CNN checkpoints cannot be exported: the runtime adapter reads a "
+            "semantic graph (image to class probabilities), and torchvision's instance "
+            "outputs (boxes, scores, per-box masks) have no such adapter here; use the "
+            "checkpoint with infer.py"
+        )
+    if "net" not in checkpoint["visionseg"]:
+        raise ExportError(f"{path}: written by {module}, which has no exportable network")
+    return checkpoint
+
+
+def _check_output(output: Path) -> None:
+    if output.exists() and not output.is_dir():
+        raise ExportError(f"output={output}: is a file, give a folder")
+    if output.is_dir():
+        extra = sorted(p.name for p in output.iterdir()
+                       if p.name not in (MODEL_FILE, metadata_path(MODEL_FILE).name))
+        if extra:
+            raise ExportError(f"output={output}: holds other files ({', '.join(extra[:3])}); "
+                              "give an empty or new folder, or a previous export's")
+
+
+def _write_onnx(graph: ExportGraph, path: Path, request: ExportRequest, net: dict) -> None:
+    import torch
+
+    example = torch.zeros((1, 67, 93, 3), dtype=torch.uint8)  # odd size: padding is traced
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(None):
+            warnings.simplefilter("ignore")
+            torch.onnx.export(graph, (example,), str(path), input_names=[INPUT],
+                              output_names=list(OUTPUTS), dynamic_axes=DYNAMIC,
+                              opset_version=request.opset, dynamo=False, external_data=False)
+    except Exception as err:  # the exporter raises many types; all mean "unsupported"
+        raise ExportError(f"{request.ckpt}: model.arch={net.get('arch')} with encoder "
+                          f"{net.get('encoder')} cannot be exported to ONNX: "
+                          f"{_unsupported(err)}") from err
+    import onnx
+
+    try:
+        onnx.checker.check_model(str(path))
+    except onnx.checker.ValidationError as err:
+        raise ExportError(f"{request.ckpt}: the exported graph fails onnx.checker: "
+                          f"{str(err).splitlines()[0]}") from err
+
+
+def _unsupported(err: Exception) -> str:
+    """The exporter's sentence naming the unsupported operation, else its first line."""
+    text = str(err)
+    found = re.search(r"(Unsupported[^\n]*|[^\n]*(?:is not supported|not supported)[^\n]*)",
+                      text)
+    line = found.group(1) if found else (text.splitlines() or [type(err).__name__])[0]
+    return f"{type(err).__name__}: {line.strip()}"
+
+
+def _runner(model: Path):
+    import onnxruntime as ort
+
+    from visionseg.export.runtime import session_options
+
+    try:
+        session = ort.InferenceSession(str(model), session_options(),
+                                       providers=["CPUExecutionProvider"])
+    except Exception as err:  # onnxruntime raises its own exception types
+        raise ExportError(f"ONNX Runtime cannot load the exported graph: "
+                          f"{str(err).splitlines()[0]}") from err
+    names = [o.name for o in session.get_outputs()]
+
+    def run(batch):
+        try:
+            return dict(zip(names, session.run(None, {INPUT: batch}), strict=True))
+        except Exception as err:  # a size the graph cannot take: not dynamic after all
+            raise ExportError(f"the exported graph fails on a {batch.shape[2]}x{batch.shape[1]} "
+                              f"batch of {batch.shape[0]} in ONNX Runtime: "
+                              f"{str(err).splitlines()[0]}") from err
+
+    return run
+
+
+def _replace(staging: Path, output: Path) -> None:
+    """Rename the checked folder onto ``output``; a previous export there is moved aside
+    first and deleted after, so ``output`` never holds a mix of two exports."""
+    mode = os.umask(0)
+    os.umask(mode)
+    staging.chmod(0o777 & ~mode)
+    aside = None
+    if output.is_dir():
+        aside = output.with_name(f".{output.name}.old-{os.getpid()}")
+        output.rename(aside)
+    staging.rename(output)
+    if aside is not None:
+        shutil.rmtree(aside, ignore_errors=True)
