@@ -1,11 +1,19 @@
-"""Built-in synthetic defect data set: textured metal-like parts with three defect kinds.
+"""Built-in synthetic defect data set in two modes, with three defect kinds.
 
 Classes: 0 background, 1 scratch (thin bright or dark lines), 2 spot (small dark round
-pits), 3 stain (larger, soft, brownish low-contrast blobs). Images carry an illumination
-gradient, sensor noise and a brushed texture so that global thresholds are not enough,
-and about a fifth of the images are defect-free (known-good parts).
+pits), 3 stain (soft, brownish blobs). About a fifth of the images are defect-free
+(known-good parts).
+
+- ``textured`` (the default demo): textured surfaces (fractal noise, weave, brushed metal,
+  photographs shipped with scikit-image), lighting gradients and vignetting, scratches of
+  1-3 px whose width varies along them and whose contrast is a fraction of the texture's
+  own variation, spots and stains of several sizes (:class:`TexturedSettings`).
+- ``easy``: one brushed metal-like surface, high-contrast defects; the data set of the first
+  versions, where every method looks good.
+
 Generation is deterministic for a seed and writes the folder layout of
-:mod:`visionseg.data.folder` atomically, image by image.
+:mod:`visionseg.data.folder` image by image; a marker file holds the fingerprint of every
+setting (and the generator version), and a set generated with other settings is replaced.
 """
 
 from __future__ import annotations
@@ -13,15 +21,21 @@ from __future__ import annotations
 import json
 import math
 import shutil
+from dataclasses import asdict
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from visionseg.core.errors import ConfigError
+from visionseg.data.textured import TexturedSettings, make_textured_sample
 from visionseg.io.atomic import write_text
 from visionseg.io.images import write_png
 
 CLASSES = ["background", "scratch", "spot", "stain"]
+MODES = ("textured", "easy")
+#: Bumped whenever a mode draws different images for the same settings (regenerates sets).
+GENERATOR_VERSION = 2
 _MARKER = "synthetic.json"
 
 
@@ -79,7 +93,7 @@ _DEFECTS = (_scratch, _spot, _stain)
 
 
 def make_sample(rng: np.random.Generator, size: int, p_good: float = 0.2):
-    """One synthetic RGB image (uint8) and its class-id mask."""
+    """One easy-mode RGB image (uint8) and its class-id mask."""
     image = _background(rng, size)
     mask = np.zeros((size, size), np.uint8)
     if rng.random() >= p_good:
@@ -89,22 +103,43 @@ def make_sample(rng: np.random.Generator, size: int, p_good: float = 0.2):
     return np.clip(image, 0, 255).astype(np.uint8), mask
 
 
+def _check(splits: dict[str, int], size: int, p_good: float, mode: str) -> None:
+    if mode not in MODES:
+        raise ConfigError(f"data.synthetic.mode must be one of {list(MODES)}, got {mode!r}")
+    if int(size) != size or not 32 <= size <= 4096:
+        raise ConfigError(f"data.synthetic.size must be an integer in 32..4096, got {size}")
+    if not 0.0 <= p_good <= 1.0:
+        raise ConfigError(f"data.synthetic.p_good must be in [0, 1], got {p_good}")
+    for split, count in splits.items():
+        if int(count) != count or count < 0:
+            raise ConfigError(f"data.synthetic.splits.{split} must be an integer >= 0, got {count}")
+
+
 def generate(
     root: str | Path,
     splits: dict[str, int] | None = None,
     size: int = 128,
     seed: int = 0,
     p_good: float = 0.2,
+    mode: str = "textured",
+    textured: TexturedSettings | dict | None = None,
 ) -> Path:
     """Write the synthetic data set under ``root`` unless the same one is already there.
 
-    A marker file records the settings; if it matches, nothing is regenerated, and a set
-    generated with other settings is replaced. Folders without the marker (user data) are
-    never deleted.
+    ``mode`` is ``textured`` (default) or ``easy``; ``textured`` holds the settings of the
+    textured mode (:class:`TexturedSettings` or a mapping of its fields). A marker file
+    records every setting and :data:`GENERATOR_VERSION`; if it matches, nothing is
+    regenerated, and a set generated with other settings is replaced. Folders without the
+    marker (user data) are never deleted.
     """
     root = Path(root)
     splits = dict(splits or {"train": 128, "val": 32, "test": 32})
-    settings = {"splits": splits, "size": size, "seed": seed, "p_good": p_good, "classes": CLASSES}
+    _check(splits, size, p_good, mode)
+    look = TexturedSettings.from_any(textured)
+    settings = {"splits": splits, "size": size, "seed": seed, "p_good": p_good, "classes": CLASSES,
+                "mode": mode, "version": GENERATOR_VERSION}
+    if mode == "textured":
+        settings["textured"] = json.loads(json.dumps(asdict(look)))
     marker = root / _MARKER
     if marker.is_file():
         if json.loads(marker.read_text()) == settings:
@@ -117,7 +152,10 @@ def generate(
     for offset, (split, count) in enumerate(splits.items()):
         rng = np.random.default_rng([seed, offset])
         for i in range(count):
-            image, mask = make_sample(rng, size, p_good)
+            if mode == "easy":
+                image, mask = make_sample(rng, size, p_good)
+            else:
+                image, mask = make_textured_sample(rng, size, p_good, look)
             write_png(root / split / "images" / f"{split}_{i:04d}.png", image)
             write_png(root / split / "masks" / f"{split}_{i:04d}.png", mask, rgb=False)
     write_text(marker, json.dumps(settings, indent=2))
