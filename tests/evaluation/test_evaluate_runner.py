@@ -16,6 +16,7 @@ from toy_methods import (
     FitFails,
 )
 
+from visionseg.core.errors import ConfigError
 from visionseg.evaluation import EvalSettings, Failure, Identity, evaluate
 from visionseg.evaluation.errors import EvaluationError
 from visionseg.io import read_image, read_mask
@@ -42,17 +43,18 @@ def test_figures_match_independent_computation(data):
     for method in (DarkSpots(), BrightScratches()):
         entry = results.entry(method.name, "none")
         ref = _reference_confusion(method, test)
-        np.testing.assert_array_equal(entry["confusion_matrix"], ref)
+        np.testing.assert_array_equal(entry.pixel.confusion_matrix, ref)
         tp = np.diag(ref).astype(float)
         with np.errstate(invalid="ignore", divide="ignore"):
             iou = tp / (ref.sum(0) + ref.sum(1) - tp)
-        np.testing.assert_allclose(entry["mIoU"], np.nanmean(iou[1:]), atol=1e-6)
-        assert entry["images"] == len(test) and entry["failures"] == 0
+        np.testing.assert_allclose(entry.pixel.defect_miou, np.nanmean(iou[1:]), atol=1e-6)
+        np.testing.assert_allclose(entry.pixel.miou_all, np.nanmean(iou), atol=1e-6)
+        assert entry.images == len(test) and entry.failures == 0
     assert len(results.per_image) == len(test) * 2
-    assert results.entry("bright", "none")["instances"]["AP"] > 0
-    assert results.entry("dark", "none")["instances"] is None
+    assert results.entry("bright", "none").instances.mask_ap.ap.low > 0
+    assert results.entry("dark", "none").instances is None
     # the dark method finds every spot exactly: defect recall of spots is 1
-    assert results.entry("dark", "none")["defect_level"]["per_class"]["spot"]["recall"] == 1.0
+    assert results.entry("dark", "none").defect_level.per_class["spot"].recall == 1.0
 
 
 def test_a_failing_method_or_chain_is_recorded_and_the_rest_continue(data):
@@ -66,13 +68,13 @@ def test_a_failing_method_or_chain_is_recorded_and_the_rest_continue(data):
     chain_failures = sorted((f.method, f.chain, f.image) for f in results.failures
                             if f.stage == "postprocess")
     assert chain_failures == [("dark", "explodes", "test_2"), ("fragile", "explodes", "test_2")]
-    assert results.entry("fragile", "none")["failures"] == 1
-    assert results.entry("fragile", "explodes")["failures"] == 2
-    assert results.entry("dark", "none")["failures"] == 0
+    assert results.entry("fragile", "none").failures == 1
+    assert results.entry("fragile", "explodes").failures == 2
+    assert results.entry("dark", "none").failures == 0
     ref = _reference_confusion(DarkSpots(), test, fail_on={"test_1"})
-    np.testing.assert_array_equal(results.entry("fragile", "none")["confusion_matrix"], ref)
-    failed_rows = [r for r in results.per_image if r["failed"]]
-    assert {(r["method"], r["chain"], r["image"]) for r in failed_rows} == {
+    np.testing.assert_array_equal(results.entry("fragile", "none").pixel.confusion_matrix, ref)
+    failed_rows = [r for r in results.per_image if r.failed]
+    assert {(r.method, r.chain, r.image) for r in failed_rows} == {
         ("fragile", "none", "test_1"), ("fragile", "explodes", "test_1"),
         ("fragile", "explodes", "test_2"), ("dark", "explodes", "test_2")}
 
@@ -85,12 +87,12 @@ def test_each_method_predicts_once_per_image_and_chains_get_their_own_copy(data)
     assert dark.calls == len(test) + regallery
     assert erase.calls == len(test) + regallery
     plain = evaluate([DarkSpots()], test, CLASSES)
-    assert results.entry("dark", "none")["confusion_matrix"] == plain.entry(
-        "dark", "none")["confusion_matrix"]
-    assert results.entry("dark", "none")["per_class"]["spot"]["iou"] > 0.5
-    assert results.entry("dark", "erase")["per_class"]["spot"]["iou"] == 0.0
-    gain = [g for g in results.gains() if g["chain"] == "erase"]
-    assert gain and gain[0]["reference"] == "none" and gain[0]["delta_mIoU"] < 0
+    assert results.entry("dark", "none").pixel.confusion_matrix == plain.entry(
+        "dark", "none").pixel.confusion_matrix
+    assert results.entry("dark", "none").pixel.per_class["spot"].iou > 0.5
+    assert results.entry("dark", "erase").pixel.per_class["spot"].iou == 0.0
+    gain = [g for g in results.gains() if g.chain == "erase"]
+    assert gain and gain[0].reference == "none" and gain[0].delta_defect_miou < 0
 
 
 def test_methods_are_fitted_on_the_train_split_only(data):
@@ -115,10 +117,10 @@ def test_speed_leaves_out_one_warm_up_image(data):
     _, test, _ = data
     results = evaluate([DarkSpots()], test, CLASSES, chains={"none": Identity(), "e": Erase()})
     for chain in ("none", "e"):
-        speed = results.entry("dark", chain)["speed"]
-        assert speed["images_timed"] == len(test) - 1
-        assert speed["ms_per_image"] == pytest.approx(speed["predict_ms"] + speed["chain_ms"])
-        assert speed["ms_per_image"] > 0
+        speed = results.entry("dark", chain).speed
+        assert speed.images_timed == len(test) - 1
+        assert speed.ms_per_image == pytest.approx(speed.predict_ms + speed.chain_ms)
+        assert speed.ms_per_image > 0
 
 
 def test_gallery_holds_best_median_worst_thumbnails(data):
@@ -138,7 +140,19 @@ def test_gallery_holds_best_median_worst_thumbnails(data):
 
 def test_settings_are_checked():
     assert EvalSettings.from_any({"defect_iou": 0.3}).defect_iou == 0.3
-    with pytest.raises(EvaluationError, match="unknown evaluation setting"):
+    with pytest.raises(ConfigError, match="unknown evaluation setting"):
         EvalSettings.from_any({"min_area": 5})
-    with pytest.raises(EvaluationError, match="size_thresholds"):
+    with pytest.raises(ConfigError, match="size_thresholds"):
         EvalSettings(size_thresholds=(100, 10))
+
+
+@pytest.mark.parametrize("field, value", [
+    ("defect_iou", 0.0), ("defect_iou", 1.5), ("instance_iou", -0.1),
+    ("instance_score_threshold", 2.0), ("boundary_tolerance", -1.0),
+    ("boundary_tolerance", float("nan")), ("gt_instance_min_area", -3),
+    ("gt_instance_min_area", 2.5), ("gallery_size", 0), ("ignore_index", 300),
+    ("size_thresholds", [10]), ("size_thresholds", [0, 10]), ("defect_iou", "half"),
+])
+def test_out_of_range_settings_name_the_setting(field, value):
+    with pytest.raises(ConfigError, match=f"rules.{field} must be"):
+        EvalSettings.from_any({field: value})

@@ -9,7 +9,15 @@ from random_masks import blob_mask
 from scipy.optimize import linear_sum_assignment
 
 from visionseg.core import Instances
-from visionseg.metrics import InstanceCounts, mask_ap, semantic_instances
+from visionseg.metrics import (
+    CocoSet,
+    InstanceCounts,
+    coco_mask_ap,
+    mask_ap,
+    ranked_mask_ap,
+    semantic_instances,
+)
+from visionseg.metrics.ranked_ap import TIE_ORDERS
 
 C = 4
 NAMES = ["background", "scratch", "spot", "stain"]
@@ -136,6 +144,44 @@ def test_instance_f1_matches_maximum_matching(rng):
         matched = int(sum(ok[r, c] for r, c in zip(rows, cols, strict=True)))
         tp, fp, fn = tp + matched, fp + len(kept) - matched, fn + len(gt) - matched
     s = counts.summary(NAMES)
-    assert (s["tp"], s["fp"], s["fn"]) == (tp, fp, fn)
-    assert s["f1"] == pytest.approx(2 * tp / (2 * tp + fp + fn), abs=1e-9)
+    assert (s.tp, s.fp, s.fn) == (tp, fp, fn)
+    assert s.f1 == pytest.approx(2 * tp / (2 * tp + fp + fn), abs=1e-9)
     assert tp > 0 and (fp > 0 or fn > 0)
+
+
+def _tie_case(scores):
+    """Four images with one scratch each: the first two found exactly, the last two missed
+    with a false detection elsewhere. ``scores`` of the four detections, in image order."""
+    gt_set, dt_set = CocoSet(), CocoSet()
+    for image_id, score in enumerate(scores, start=1):
+        gt = _squares((32, 32), [(4, 12, 4, 12)], [1])
+        where = (4, 12, 4, 12) if image_id <= 2 else (20, 28, 20, 28)
+        gt_set.add(image_id, (32, 32), gt)
+        dt_set.add(image_id, (32, 32), _squares((32, 32), [where], [1], [score]))
+    return gt_set, dt_set
+
+
+def test_tied_scores_give_a_range_not_one_number():
+    gt, dt = _tie_case([1.0, 1.0, 1.0, 1.0])
+    file_order = coco_mask_ap(gt, dt, NAMES)["AP"]  # what one pycocotools run reports
+    best = coco_mask_ap(*_tie_case([0.9, 0.8, 0.2, 0.1]), NAMES)["AP"]
+    worst = coco_mask_ap(*_tie_case([0.2, 0.1, 0.9, 0.8]), NAMES)["AP"]
+    assert best == pytest.approx(51 / 101) and worst == pytest.approx(0.5 * 51 / 101)
+    ranked = ranked_mask_ap(gt, dt, NAMES)
+    assert ranked.ap.varies and np.isnan(ranked.ap.value)  # never one file-order number
+    assert worst - 1e-9 <= ranked.ap.low < ranked.ap.high <= best + 1e-9
+    assert ranked.orders == TIE_ORDERS and (ranked.tied, ranked.distinct_scores) == (4, 1)
+    assert "cannot rank" in ranked.note and not np.isnan(file_order)
+    assert ranked.per_class["scratch"].ap == ranked.ap and np.isnan(ranked.per_class["spot"].ap.low)
+
+
+def test_ties_that_do_not_change_ap_and_distinct_scores_give_one_number():
+    gt, dt = _tie_case([0.7, 0.7, 0.2, 0.1])  # the tie is between two right detections
+    ranked = ranked_mask_ap(gt, dt, NAMES)
+    assert ranked.tied == 2 and not ranked.ap.varies
+    assert ranked.ap.value == pytest.approx(51 / 101)
+    assert "the same in" in ranked.note
+    gt, dt = _tie_case([0.9, 0.8, 0.2, 0.1])
+    ranked = ranked_mask_ap(gt, dt, NAMES)
+    assert (ranked.tied, ranked.orders, ranked.note) == (0, 1, "")
+    assert ranked.ap.value == coco_mask_ap(gt, dt, NAMES)["AP"]

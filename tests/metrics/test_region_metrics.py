@@ -9,7 +9,8 @@ from scipy.optimize import linear_sum_assignment
 from skimage.measure import label, regionprops
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
-from visionseg.metrics import DefectCounts, ImageLevelCounts, class_regions, is_defective
+from visionseg.core.verdict import PartRule
+from visionseg.metrics import DefectCounts, ImageLevelCounts, class_regions
 
 C = 4
 NAMES = ["background", "scratch", "spot", "stain"]
@@ -26,6 +27,7 @@ def _regions_skimage(mask):
 
 def test_image_level_matches_sklearn(rng):
     min_area = 30
+    rule = PartRule(min_area=min_area)
     truth, decided = [], []
     counts = ImageLevelCounts()
     for _ in range(40):
@@ -34,16 +36,16 @@ def test_image_level_matches_sklearn(rng):
         pred = np.where(gt == 255, 0, pred)
         t = any(a >= min_area for _, _, a in _regions_skimage(gt))
         p = any(a >= min_area for _, _, a in _regions_skimage(pred))
-        assert is_defective(gt, C, min_area) == t
-        assert is_defective(pred, C, min_area) == p
+        assert rule.judge_mask(gt, NAMES).ng == t
+        assert rule.judge_mask(pred, NAMES).ng == p
         counts.update(t, p)
         truth.append(int(t))
         decided.append(int(p))
     assert 0 < sum(truth) < len(truth)
     summary = counts.summary()
-    np.testing.assert_array_equal(summary["confusion"], confusion_matrix(truth, decided))
+    np.testing.assert_array_equal(summary.confusion, confusion_matrix(truth, decided))
     prec, rec, f1, _ = precision_recall_fscore_support(truth, decided, average="binary")
-    np.testing.assert_allclose([summary["precision"], summary["recall"], summary["f1"]],
+    np.testing.assert_allclose([summary.precision, summary.recall, summary.f1],
                                [prec, rec, f1], atol=1e-6)
 
 
@@ -62,22 +64,40 @@ def test_defect_matching_hand_made_case():
     per_image = counts.update(class_regions(gt, C), class_regions(pred, C))
     assert per_image == {"gt": 4, "pred": 4, "matched": 2}
     s = counts.summary(NAMES)
-    assert s["recall"] == pytest.approx(2 / 4)
-    assert s["precision"] == pytest.approx(2 / 4)
-    assert s["per_class"]["scratch"]["recall"] == 1.0
-    assert s["per_class"]["scratch"]["precision"] == pytest.approx(2 / 3)
-    assert s["per_class"]["spot"]["recall"] == 0.0
-    assert s["per_class"]["spot"]["precision"] == 0.0
-    assert s["per_class"]["stain"]["recall"] == 0.0
-    assert np.isnan(s["per_class"]["stain"]["precision"])
-    by_size = s["by_size"]
-    assert (by_size["small"]["gt_regions"], by_size["small"]["found"]) == (1, 1)
-    assert (by_size["medium"]["gt_regions"], by_size["medium"]["found"]) == (2, 0)
-    assert (by_size["large"]["gt_regions"], by_size["large"]["found"]) == (1, 1)
-    # predicted: 16 px (small, right), 800 px (medium, right), 100 px (medium, wrong), 9 px
-    assert (by_size["small"]["pred_regions"], by_size["small"]["correct"]) == (2, 1)
-    assert (by_size["medium"]["pred_regions"], by_size["medium"]["correct"]) == (2, 1)
-    assert by_size["large"]["pred_regions"] == 0
+    assert s.recall == pytest.approx(2 / 4)
+    assert s.precision == pytest.approx(2 / 4)
+    assert s.per_class["scratch"].recall == 1.0
+    assert s.per_class["scratch"].precision == pytest.approx(2 / 3)
+    assert s.per_class["spot"].recall == 0.0
+    assert s.per_class["spot"].precision == 0.0
+    assert s.per_class["stain"].recall == 0.0
+    assert np.isnan(s.per_class["stain"].precision)
+    by_size = s.by_size
+    assert (by_size["small"].gt_regions, by_size["small"].found) == (1, 1)
+    assert (by_size["medium"].gt_regions, by_size["medium"].found) == (2, 0)
+    assert (by_size["large"].gt_regions, by_size["large"].found) == (1, 1)
+    # predicted: 16 px (matched a small one), 800 px (matched the large one: large),
+    # 100 px (unmatched, medium by its own area), 9 px (unmatched, small)
+    assert (by_size["small"].pred_regions, by_size["small"].correct) == (2, 1)
+    assert (by_size["medium"].pred_regions, by_size["medium"].correct) == (1, 0)
+    assert (by_size["large"].pred_regions, by_size["large"].correct) == (1, 1)
+
+
+def test_a_matched_pair_across_a_size_edge_counts_in_its_truth_bucket():
+    """Truth 48 px (small, < 50), prediction 56 px (medium), IoU 48/56: one found defect,
+    one correct prediction, both small. Bucketing the prediction by its own area made
+    'medium' precision 1/1 with no medium defect at all."""
+    gt = np.zeros((30, 30), np.uint8)
+    gt[5:11, 5:13] = 1  # 6 x 8 = 48 px
+    pred = np.zeros_like(gt)
+    pred[5:12, 5:13] = 1  # 7 x 8 = 56 px
+    counts = DefectCounts(C, size_thresholds=(50, 500), iou_threshold=0.5)
+    assert counts.update(class_regions(gt, C), class_regions(pred, C))["matched"] == 1
+    small, medium = counts.summary(NAMES).by_size["small"], counts.summary(NAMES).by_size["medium"]
+    assert (small.gt_regions, small.found, small.pred_regions, small.correct) == (1, 1, 1, 1)
+    assert (small.recall, small.precision) == (1.0, 1.0)
+    assert (medium.gt_regions, medium.pred_regions) == (0, 0)
+    assert np.isnan(medium.precision)
 
 
 def test_defect_counts_match_maximum_matching(rng):
@@ -103,8 +123,9 @@ def test_defect_counts_match_maximum_matching(rng):
                 expected["gt"][c, bucket(a)] += 1
                 expected["found"][c, bucket(a)] += any(i == r for r, _ in pairs)
             for j, (_, a) in enumerate(p):
-                expected["pred"][c, bucket(a)] += 1
-                expected["correct"][c, bucket(a)] += any(j == q for _, q in pairs)
+                truth = [g[r][1] for r, q in pairs if q == j]  # a match: its truth's area
+                expected["pred"][c, bucket(truth[0] if truth else a)] += 1
+                expected["correct"][c, bucket(truth[0] if truth else a)] += bool(truth)
     np.testing.assert_array_equal(counts.gt_total, expected["gt"])
     np.testing.assert_array_equal(counts.gt_found, expected["found"])
     np.testing.assert_array_equal(counts.pred_total, expected["pred"])

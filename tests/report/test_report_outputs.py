@@ -105,7 +105,10 @@ def test_markdown_has_every_table_and_its_images_exist(report):
     ranking = md.split("### Ranking")[1].split("###")[0]
     assert sum(line.startswith("| ") for line in ranking.splitlines()) == 1 + 4
     best = results.ranking()[0]
-    assert f"| 1 | {best['method']} | {best['chain']} | {best['mIoU']:.3f} |" in ranking
+    assert (f"| 1 | {best.method} | {best.chain} | {best.defect_miou:.3f} | "
+            f"{best.miou_all:.3f} |") in ranking
+    header = next(line for line in ranking.splitlines() if line.startswith("| #"))
+    assert "| Defect mIoU | mIoU (all classes) |" in header and "| mIoU |" not in header
 
 
 def test_html_is_self_contained_with_the_same_tables(report):
@@ -130,6 +133,8 @@ def test_tables_and_json_hold_every_method_chain_and_class(report):
     per_image = pd.read_csv(out / "per_image.csv")
     assert len(per_image) == 2 * 2 * 3
     assert per_image["failed"].sum() == 2  # dark on part 2, both chains
+    assert {"defect_mIoU", "mIoU_all", "iou_scratch", "boundary_f1"} <= set(per_image.columns)
+    assert "mIoU" not in per_image.columns and "mIoU" not in frame.columns
 
     def no_nan(token):
         raise AssertionError(f"metrics.json holds {token}")
@@ -141,15 +146,19 @@ def test_tables_and_json_hold_every_method_chain_and_class(report):
             for name in CLASSES:
                 assert set(entry["per_class"][name]) >= {"iou", "dice", "precision", "recall",
                                                           "support"}
-            for key in ("mIoU", "mDice", "mIoU_all", "mDice_all"):
+            for key in ("defect_mIoU", "defect_mDice", "mIoU_all", "mDice_all"):
                 assert key in entry
+            assert "mIoU" not in entry and "mIoU" not in entry["per_image"]
             ours = results.entry(method, chain)
             row = frame[(frame.method == method) & (frame.chain == chain)
                         & (frame["class"] == "spot")].iloc[0]
-            assert row["iou"] == pytest.approx(ours["per_class"]["spot"]["iou"])
-            if not math.isnan(ours["mIoU"]):
-                assert entry["mIoU"] == pytest.approx(ours["mIoU"])
-    assert metrics["methods"]["bright"]["none"]["instances"]["AP"] is not None
+            assert row["iou"] == pytest.approx(ours.pixel.per_class["spot"].iou)
+            if not math.isnan(ours.pixel.defect_miou):
+                assert entry["defect_mIoU"] == pytest.approx(ours.pixel.defect_miou)
+            assert entry["boundary"]["f1"] == pytest.approx(ours.boundary.f1)
+    bright = metrics["methods"]["bright"]["none"]["instances"]
+    assert bright["AP"] is not None and bright["AP_range"] == [bright["AP"], bright["AP"]]
+    assert metrics["ranking"][0]["defect_mIoU"] == pytest.approx(results.ranking()[0].defect_miou)
     assert metrics["methods"]["dark"]["none"]["instances"] is None
     assert [f["stage"] for f in metrics["failures"]] == ["predict"]
 

@@ -8,19 +8,22 @@ shared ``rules/``, ``decision/`` and ``tile/`` nodes.
 from __future__ import annotations
 
 import logging
+import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
 from visionseg.apps.calibrate import calibrate_for_evaluation, requested
-from visionseg.core.errors import UserError
+from visionseg.core.errors import ConfigError, UserError
 from visionseg.core.method import Method
 from visionseg.core.tiling import TileSettings
 from visionseg.core.verdict import PartRule
 from visionseg.data.folder import DatasetError, Sample, load_split
 from visionseg.data.instances import InstanceTargets
+from visionseg.evaluation.entry import Headline
 from visionseg.evaluation.errors import EvaluationError
 from visionseg.evaluation.settings import EvalSettings
 from visionseg.registry import build_baselines, build_chains, names, to_plain
@@ -28,6 +31,23 @@ from visionseg.report.pipeline import evaluate_and_report
 
 log = logging.getLogger(__name__)
 
+
+def check_output(output: str | os.PathLike) -> None:
+    """Raise :class:`ConfigError` naming ``output`` unless the folder could be written.
+
+    Creates nothing: the nearest existing folder takes (and loses) one probe file, so a
+    run stopped by bad input later leaves no empty output folder behind.
+    """
+    path = Path(output).expanduser()
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not existing.is_dir():
+        where = "is" if existing == path else f"is inside {existing}, which is"
+        raise ConfigError(f"output={path} {where} an existing file, not a folder")
+    try:
+        with tempfile.TemporaryFile(prefix=".write-test.", dir=existing):
+            pass
+    except OSError as err:
+        raise ConfigError(f"output={path} cannot be written: {err.strerror or err}") from None
 
 
 def load_checkpoints(
@@ -54,14 +74,23 @@ def load_checkpoints(
 
 
 def _classes(cfg: DictConfig, checkpoints: list[Method]) -> list[str]:
-    classes = [str(c) for c in cfg.data.classes]
+    """``data.classes``; with checkpoints they must predict the same names, unless
+    ``data.classes=null`` asks for the checkpoints' own."""
+    declared = None if cfg.data.classes is None else [str(c) for c in cfg.data.classes]
     if not checkpoints:
-        return classes
+        if declared is None:
+            raise ConfigError("data.classes=null takes the checkpoint's classes, but no ckpt "
+                              "is given: name the classes in data.classes")
+        return declared
     ckpt_classes = [list(m.classes) for m in checkpoints]
     if any(c != ckpt_classes[0] for c in ckpt_classes):
         raise EvaluationError(f"the checkpoints were trained on different classes: {ckpt_classes}")
-    if ckpt_classes[0] != classes:
-        log.info("using the checkpoint's classes %s", ckpt_classes[0])
+    if declared is not None and ckpt_classes[0] != declared:
+        raise EvaluationError(
+            f"the checkpoint predicts classes {ckpt_classes[0]}, data.classes is {declared}: "
+            "set data.classes to the data's class names, or data.classes=null to take the "
+            "checkpoint's"
+        )
     return ckpt_classes[0]
 
 
@@ -82,6 +111,7 @@ def _train_samples(cfg: DictConfig, num_classes: int) -> list[Sample] | None:
 def run(cfg: DictConfig) -> int:
     """Evaluate as configured and write the outputs; returns the process exit code."""
     try:
+        check_output(cfg.output)
         settings = EvalSettings.from_any(to_plain(cfg.rules))
         rule = PartRule.from_dict(to_plain(cfg.decision))
         tile = TileSettings.from_dict(to_plain(cfg.tile))
@@ -128,9 +158,12 @@ def run(cfg: DictConfig) -> int:
     return 0
 
 
-def _print_ranking(ranking: list[dict], output: str) -> None:
-    print(f"{'method':<24} {'chain':<20} {'mIoU':>6} {'dRecall':>7} {'imgF1':>6} {'ms/img':>8}")
-    for r in ranking:
-        print(f"{r['method'][:24]:<24} {r['chain'][:20]:<20} {r['mIoU']:>6.3f} "
-              f"{r['defect_recall']:>7.3f} {r['image_f1']:>6.3f} {r['ms_per_image']:>8.1f}")
+def _print_ranking(ranking: list[Headline], output: str) -> None:
+    """The ranking on the console: defect mIoU (background left out) beside the all-class one."""
+    print(f"{'method':<24} {'chain':<20} {'defect mIoU':>11} {'mIoU(all)':>9} {'dRecall':>7} "
+          f"{'imgF1':>6} {'ms/img':>8}")
+    for h in ranking:
+        print(f"{h.method[:24]:<24} {h.chain[:20]:<20} {h.defect_miou:>11.3f} "
+              f"{h.miou_all:>9.3f} {h.defect_recall:>7.3f} {h.image_f1:>6.3f} "
+              f"{h.ms_per_image:>8.1f}")
     print(f"report: {Path(output) / 'report.html'}")

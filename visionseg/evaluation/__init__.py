@@ -4,8 +4,19 @@
 also writes report.html, report.md, metrics.csv, metrics.json and per_image.csv.
 """
 
+from visionseg.evaluation.entry import EntryResult, Headline, ImageRow
 from visionseg.evaluation.results import EvalResults, Failure
 from visionseg.evaluation.runner import Identity, TrainPairs, evaluate
 from visionseg.evaluation.settings import EvalSettings
 
-__all__ = ["EvalResults", "EvalSettings", "Failure", "Identity", "TrainPairs", "evaluate"]
+__all__ = [
+    "EntryResult",
+    "EvalResults",
+    "EvalSettings",
+    "Failure",
+    "Headline",
+    "Identity",
+    "ImageRow",
+    "TrainPairs",
+    "evaluate",
+]

@@ -1,62 +1,32 @@
 """Everything measured for one (method, post-processing chain) pair, accumulated image by image.
 
-Ground-truth work (regions, boundaries, instances) is done once per image in
-:class:`ImageTarget` and shared by every pair. Pixels the ground truth marks with the
-ignore value are removed from the prediction (set to background) before any figure, so no
-method is rewarded or punished for them. A failed prediction counts as an all-background
-one: every method is scored on the same images and pixels.
+A failed prediction counts as an all-background one: every method is scored on the same
+images and pixels. Ground-truth work is done once per image in
+:class:`visionseg.evaluation.targets.ImageTarget` and shared by every pair.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
 from visionseg.core.prediction import Instances, Prediction
 from visionseg.core.verdict import PartRule
+from visionseg.evaluation.entry import EntryResult, ImageRow, InstanceFigures, SpeedFigures
 from visionseg.evaluation.settings import EvalSettings
-from visionseg.metrics.boundary import BoundaryF1, BoundaryTarget, tolerance_kernel
-from visionseg.metrics.confusion import ConfusionMatrix, confusion_counts, summarize_confusion
-from visionseg.metrics.defect_level import ClassRegions, DefectCounts, class_regions
+from visionseg.evaluation.targets import ImageTarget
+from visionseg.metrics.boundary import BoundaryF1
+from visionseg.metrics.confusion import PixelFigures, confusion_counts, reduce_confusion
+from visionseg.metrics.defect_level import DefectCounts, class_regions
 from visionseg.metrics.image_level import ImageLevelCounts
-from visionseg.metrics.instances import CocoSet, InstanceCounts, coco_mask_ap, mask_out
-from visionseg.metrics.per_image import PerImageMeans, image_scores
-
-
-class ImageTarget:
-    """One image's ground truth, prepared once for all methods and chains."""
-
-    def __init__(
-        self,
-        name: str,
-        mask: np.ndarray,
-        num_classes: int,
-        settings: EvalSettings,
-        instances: Instances,
-        rule: PartRule,
-        classes: Sequence[str],
-    ) -> None:
-        self.name = name
-        self.mask = mask
-        self.shape = mask.shape
-        ignore = mask == settings.ignore_index
-        self.valid = None if not ignore.any() else ~ignore
-        self.regions: ClassRegions = class_regions(mask, num_classes)
-        self.ng = rule.judge_mask(mask, classes).ng
-        self.boundary = BoundaryTarget(
-            mask, num_classes, tolerance_kernel(settings.boundary_tolerance), self.valid
-        )
-        self.instances = instances
-
-    def clean(self, mask: np.ndarray) -> np.ndarray:
-        """The prediction with ignored pixels set to background."""
-        return mask if self.valid is None else np.where(self.valid, mask, 0).astype(np.uint8)
+from visionseg.metrics.instances import CocoSet, InstanceCounts, mask_out
+from visionseg.metrics.per_image import PerImageMeans
+from visionseg.metrics.ranked_ap import ranked_mask_ap
 
 
 class EntryAccumulator:
-    """Confusion matrix, per-image means, OK/NG, defect, boundary, instance and speed figures."""
+    """Confusion counts, per-image means, OK/NG, defect, boundary, instance and speed figures."""
 
     def __init__(
         self,
@@ -72,7 +42,7 @@ class EntryAccumulator:
         n = len(self.classes)
         self.settings = settings
         self.rule = rule
-        self.confusion = ConfusionMatrix(n, settings.ignore_index)
+        self.counts = np.zeros((n, n), np.int64)
         self.per_image = PerImageMeans(n)
         self.image_level = ImageLevelCounts()
         self.defects = DefectCounts(n, settings.size_thresholds, settings.defect_iou)
@@ -84,116 +54,89 @@ class EntryAccumulator:
         self.has_instances = False
         self.images = 0
         self.failures = 0
-        self._warmup_ms: tuple[float, float] | None = None
-        self._times: list[tuple[float, float]] = []
+        self._times: list[tuple[float, float]] = []  # the first is the warm-up
 
     def update(
         self,
         target: ImageTarget,
         pred: Prediction | None,
-        image_id: int,
         timing: tuple[float, float] | None = None,
-    ) -> dict[str, Any]:
-        """Add one image's prediction (None = failed) and return its per-image row."""
+    ) -> ImageRow:
+        """Add one image's prediction (None = failed) and return its row."""
         n = len(self.classes)
         self.images += 1
         failed = pred is None
         self.failures += int(failed)
-        if failed:
+        if pred is None:
             pred = Prediction(np.zeros(target.shape, np.uint8))
         pred = self.rule.apply(pred, self.classes)
         mask = target.clean(pred.mask)
         counts = confusion_counts(mask, target.mask, n, self.settings.ignore_index)
-        self.confusion.matrix += counts
-        scores = image_scores(counts)
+        self.counts += counts
+        scores = reduce_confusion(counts)
         self.per_image.update(scores)
-        regions = class_regions(mask, n)
         pred_ng = self.rule.judge(pred.with_(mask=mask), self.classes).ng
         self.image_level.update(target.ng, pred_ng)
-        defects = self.defects.update(target.regions, regions)
+        defects = self.defects.update(target.regions, class_regions(mask, n))
         boundary_f1 = self.boundary.update(target.boundary, mask)
-        instances = None if failed else pred.instances
-        if instances is not None:
+        inst = self.instance_counts.update(target.instances,
+                                           self._instances(target, None if failed else pred))
+        if timing is not None:
+            self._times.append(timing)
+        return ImageRow(
+            image=target.name, method=self.method, chain=self.chain, failed=failed,
+            defect_miou=scores.defect_miou, defect_mdice=scores.defect_mdice,
+            miou_all=scores.miou_all,
+            iou={self.classes[c]: float(scores.iou[c]) for c in range(1, n)},
+            boundary_f1=boundary_f1, gt_ng=bool(target.ng), pred_ng=bool(pred_ng),
+            gt_defects=defects["gt"], pred_defects=defects["pred"],
+            matched_defects=defects["matched"], instance_tp=inst["tp"],
+            instance_fp=inst["fp"], instance_fn=inst["fn"],
+            predict_ms=timing[0] if timing else float("nan"),
+            chain_ms=timing[1] if timing else float("nan"),
+        )
+
+    def _instances(self, target: ImageTarget, pred: Prediction | None) -> Instances:
+        """The prediction's instances without ignored pixels (empty when it has none),
+        also collected for mask AP."""
+        instances = None if pred is None else pred.instances
+        if instances is None:
+            instances = Instances.empty(target.shape)
+        else:
             self.has_instances = True
             if target.valid is not None:
                 instances = mask_out(instances, target.valid)
-        else:
-            instances = Instances.empty(target.shape)
-        inst = self.instance_counts.update(target.instances, instances)
-        self.detections.add(image_id, target.shape, instances)
-        if timing is not None:
-            if self._warmup_ms is None:
-                self._warmup_ms = timing
-            else:
-                self._times.append(timing)
-        row: dict[str, Any] = {
-            "image": target.name,
-            "method": self.method,
-            "chain": self.chain,
-            "failed": failed,
-            "mIoU": scores["mIoU"],
-            "mDice": scores["mDice"],
-        }
-        for c in range(1, n):
-            row[f"iou_{self.classes[c]}"] = float(scores["iou"][c])
-        row.update(
-            {
-                "boundary_f1": boundary_f1,
-                "gt_ng": bool(target.ng),
-                "pred_ng": bool(pred_ng),
-                "gt_defects": defects["gt"],
-                "pred_defects": defects["pred"],
-                "matched_defects": defects["matched"],
-                "instance_tp": inst["tp"],
-                "instance_fp": inst["fp"],
-                "instance_fn": inst["fn"],
-                "predict_ms": timing[0] if timing else float("nan"),
-                "chain_ms": timing[1] if timing else float("nan"),
-            }
-        )
-        return row
+        self.detections.add(target.image_id, target.shape, instances)
+        return instances
 
-    def speed(self) -> dict[str, Any]:
+    def speed(self) -> SpeedFigures:
         """Mean ms/image of predict + chain; the first timed image is a warm-up, left out
         unless it is the only one."""
-        times = self._times or ([self._warmup_ms] if self._warmup_ms else [])
+        times = self._times[1:] or self._times
         if not times:
-            return {"ms_per_image": float("nan"), "predict_ms": float("nan"),
-                    "chain_ms": float("nan"), "images_timed": 0}
+            return SpeedFigures(float("nan"), float("nan"), float("nan"), 0)
         arr = np.asarray(times, dtype=np.float64)
-        return {
-            "ms_per_image": float(arr.sum(axis=1).mean()),
-            "predict_ms": float(arr[:, 0].mean()),
-            "chain_ms": float(arr[:, 1].mean()),
-            "images_timed": len(times),
-        }
+        return SpeedFigures(float(arr.sum(axis=1).mean()), float(arr[:, 0].mean()),
+                            float(arr[:, 1].mean()), len(times))
 
-    def summary(self, gt_instances: CocoSet) -> dict[str, Any]:
+    def summary(self, gt_instances: CocoSet) -> EntryResult:
         """All figures of this pair (see docs/evaluation.md for each one's definition)."""
-        pixel = summarize_confusion(self.confusion.matrix, self.classes)
         instances = None
         if self.has_instances:
-            instances = self.instance_counts.summary(self.classes)
+            ap = None
             if self.detections.has_scores:
-                ap = coco_mask_ap(gt_instances, self.detections, self.classes)
-                for key in ("AP", "AP50", "AP75"):
-                    instances[key] = ap[key]
-                for name, figures in ap["per_class"].items():
-                    instances["per_class"][name].update(figures)
-            else:
-                instances.update({"AP": float("nan"), "AP50": float("nan"), "AP75": float("nan")})
-                instances["note"] = "no scores: mask AP not computed"
-        return {
-            "method": self.method,
-            "chain": self.chain,
-            **pixel,
-            "confusion_matrix": self.confusion.matrix.tolist(),
-            "per_image": self.per_image.summary(self.classes),
-            "image_level": self.image_level.summary(),
-            "defect_level": self.defects.summary(self.classes),
-            "boundary": self.boundary.summary(self.classes),
-            "instances": instances,
-            "speed": self.speed(),
-            "images": self.images,
-            "failures": self.failures,
-        }
+                ap = ranked_mask_ap(gt_instances, self.detections, self.classes)
+            instances = InstanceFigures(self.instance_counts.summary(self.classes), ap)
+        return EntryResult(
+            method=self.method,
+            chain=self.chain,
+            pixel=PixelFigures.from_counts(self.counts, self.classes),
+            per_image=self.per_image.summary(self.classes),
+            image_level=self.image_level.summary(),
+            defect_level=self.defects.summary(self.classes),
+            boundary=self.boundary.summary(self.classes),
+            instances=instances,
+            speed=self.speed(),
+            images=self.images,
+            failures=self.failures,
+        )

@@ -1,6 +1,6 @@
 """Gallery images: the best, median and worst image of the best (method, chain) pair.
 
-Images are ranked by that pair's per-image mIoU (images with no defect on either side
+Images are ranked by that pair's per-image defect mIoU (images with no defect on either side
 have none and are not candidates). The chosen images are predicted again by every method
 and chain, and only small thumbnails are kept.
 """
@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from visionseg.data.folder import Sample
+from visionseg.evaluation.entry import ImageRow
 from visionseg.evaluation.predictions import copy_prediction
 from visionseg.evaluation.results import GalleryItem, GalleryPanel
 from visionseg.io.images import ImageReadError, read_image, read_mask
@@ -24,12 +25,12 @@ if TYPE_CHECKING:
     from visionseg.evaluation.results import EvalResults
 
 
-def pick_images(rows: Sequence[dict], method: str, chain: str) -> list[tuple[str, str, float]]:
+def pick_images(rows: Sequence[ImageRow], method: str, chain: str) -> list[tuple[str, str, float]]:
     """``(label, image, score)`` for the best, median and worst image of one pair."""
     scored = [
-        (r["mIoU"], r["image"])
+        (r.defect_miou, r.image)
         for r in rows
-        if r["method"] == method and r["chain"] == chain and not math.isnan(r["mIoU"])
+        if r.method == method and r.chain == chain and not math.isnan(r.defect_miou)
     ]
     if not scored:
         return []
@@ -63,10 +64,10 @@ def build_gallery(
     if best is None:
         return []
     by_name = {s.name: s for s in samples}
-    scores = {(r["image"], r["method"], r["chain"]): r["mIoU"] for r in results.per_image}
+    scores = {(r.image, r.method, r.chain): r.defect_miou for r in results.per_image}
     size = results.settings.gallery_size
     items = []
-    for label, name, score in pick_images(results.per_image, best["method"], best["chain"]):
+    for label, name, score in pick_images(results.per_image, best.method, best.chain):
         sample = by_name[name]
         try:
             image, gt = read_image(sample.image), read_mask(sample.mask)

@@ -1,4 +1,4 @@
-"""The outcome of an evaluation: figures per (method, chain), per image, failures, gallery."""
+"""The outcome of an evaluation: typed figures per (method, chain), per image, failures, gallery."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pandas as pd
 
 import visionseg
 from visionseg.core.verdict import PartRule
+from visionseg.evaluation.entry import EntryResult, Headline, ImageRow
 from visionseg.evaluation.settings import EvalSettings
 
 
@@ -35,12 +36,12 @@ class GalleryPanel:
     method: str
     chain: str
     mask: np.ndarray | None  # thumbnail class ids; None when the method failed
-    miou: float
+    defect_miou: float
 
 
 @dataclass
 class GalleryItem:
-    """One gallery image (best / median / worst by the best pair's per-image mIoU)."""
+    """One gallery image (best / median / worst by the best pair's per-image defect mIoU)."""
 
     label: str
     image_name: str
@@ -51,118 +52,125 @@ class GalleryItem:
 
 
 @dataclass
+class Gain:
+    """What one post-processing step changes over the chain it extends."""
+
+    method: str
+    chain: str
+    step: str
+    reference: str
+    delta_defect_miou: float
+    delta_defect_mdice: float
+    delta_defect_recall: float
+    delta_image_f1: float
+    delta_boundary_f1: float
+    delta_ms_per_image: float
+
+    @classmethod
+    def between(cls, now: Headline, base: Headline, step: str) -> Gain:
+        return cls(now.method, now.chain, step, base.chain,
+                   now.defect_miou - base.defect_miou, now.defect_mdice - base.defect_mdice,
+                   now.defect_recall - base.defect_recall, now.image_f1 - base.image_f1,
+                   now.boundary_f1 - base.boundary_f1, now.ms_per_image - base.ms_per_image)
+
+
+@dataclass
+class DatasetSummary:
+    """What was evaluated: image counts, sizes, pixel support, ground-truth defects."""
+
+    images: int
+    evaluated: int
+    image_sizes: list[str]
+    pixel_support: dict[str, int]
+    gt_defects: int
+    ng_images: int
+
+
+@dataclass
 class EvalResults:
     """Figures of every (method, chain) pair, in evaluation order, plus what the report needs."""
 
     classes: list[str]
     settings: EvalSettings
-    entries: list[dict[str, Any]]
-    per_image: list[dict[str, Any]]
+    entries: list[EntryResult]
+    per_image: list[ImageRow]
     failures: list[Failure]
     gallery: list[GalleryItem]
-    dataset: dict[str, Any]
+    dataset: DatasetSummary
     methods: list[str]
     chains: list[str]
     context: dict[str, Any] = field(default_factory=dict)  # e.g. split, data root, config
     rule: PartRule = field(default_factory=PartRule)  # the OK/NG rule behind the part figures
 
-    def entry(self, method: str, chain: str) -> dict[str, Any]:
+    def entry(self, method: str, chain: str) -> EntryResult:
         for entry in self.entries:
-            if entry["method"] == method and entry["chain"] == chain:
+            if entry.method == method and entry.chain == chain:
                 return entry
         raise KeyError(f"no results for method {method!r} with chain {chain!r}")
 
-    def headline(self, entry: dict[str, Any]) -> dict[str, Any]:
-        """The ranking figures of one pair."""
-        inst = entry["instances"] or {}
-        return {
-            "method": entry["method"],
-            "chain": entry["chain"],
-            "mIoU": entry["mIoU"],
-            "mDice": entry["mDice"],
-            "per_image_mIoU": entry["per_image"]["mIoU"],
-            "defect_recall": entry["defect_level"]["recall"],
-            "defect_precision": entry["defect_level"]["precision"],
-            "image_f1": entry["image_level"]["f1"],
-            "boundary_f1": entry["boundary"]["mean_f1"],
-            "instance_f1": inst.get("f1", float("nan")),
-            "AP": inst.get("AP", float("nan")),
-            "ms_per_image": entry["speed"]["ms_per_image"],
-            "failures": entry["failures"],
-        }
+    def ranking(self) -> list[Headline]:
+        """Headline figures of every pair, best defect mIoU first (NaN last)."""
+        return sorted((Headline.of(e) for e in self.entries), key=lambda h: h.sort_key)
 
-    def ranking(self) -> list[dict[str, Any]]:
-        """Headline figures of every pair, best mIoU first (NaN last)."""
-        rows = [self.headline(e) for e in self.entries]
-        return sorted(rows, key=lambda r: -r["mIoU"] if not math.isnan(r["mIoU"]) else math.inf)
-
-    def best(self) -> dict[str, Any] | None:
+    def best(self) -> Headline | None:
         ranked = self.ranking()
-        return ranked[0] if ranked and not math.isnan(ranked[0]["mIoU"]) else None
+        return ranked[0] if ranked and not math.isnan(ranked[0].defect_miou) else None
 
-    def gains(self) -> list[dict[str, Any]]:
+    def gains(self) -> list[Gain]:
         """What each post-processing step adds over the chain it extends.
 
         A chain ``a+b`` is compared with ``a`` when ``a`` was evaluated, a chain ``a`` with
         ``none`` (the raw method output); pairs without a reference are left out.
         """
         rows = []
-        keys = ("mIoU", "mDice", "defect_recall", "image_f1", "boundary_f1", "ms_per_image")
         for entry in self.entries:
-            if entry["chain"] == "none":
+            if entry.chain == "none":
                 continue
-            reference, step = _reference_chain(entry["chain"], set(self.chains))
+            reference, step = _reference_chain(entry.chain, set(self.chains))
             if reference is None:
                 continue
             try:
-                base = self.headline(self.entry(entry["method"], reference))
+                base = self.entry(entry.method, reference)
             except KeyError:
                 continue
-            now = self.headline(entry)
-            row = {"method": entry["method"], "chain": entry["chain"], "step": step,
-                   "reference": reference}
-            row.update({f"delta_{k}": now[k] - base[k] for k in keys})
-            rows.append(row)
+            rows.append(Gain.between(Headline.of(entry), Headline.of(base), step))
         return rows
 
     def metrics_frame(self) -> pd.DataFrame:
-        """One row per method x chain x class (background included)."""
+        """One row per method x chain x class (background included): metrics.csv."""
         rows = []
-        for entry in self.entries:
-            defect = entry["defect_level"]["per_class"]
-            boundary = entry["boundary"]["per_class"]
-            per_image = entry["per_image"]["per_class"]
-            inst = (entry["instances"] or {}).get("per_class", {})
-            for name, fig in entry["per_class"].items():
-                rows.append(
-                    {
-                        "method": entry["method"],
-                        "chain": entry["chain"],
-                        "class": name,
-                        "iou": fig["iou"],
-                        "dice": fig["dice"],
-                        "precision": fig["precision"],
-                        "recall": fig["recall"],
-                        "support": fig["support"],
-                        "per_image_iou": per_image[name]["iou"],
-                        "defect_recall": defect.get(name, {}).get("recall", float("nan")),
-                        "defect_precision": defect.get(name, {}).get("precision", float("nan")),
-                        "gt_defects": defect.get(name, {}).get("gt_regions", 0),
-                        "boundary_f1": boundary.get(name, {}).get("f1", float("nan")),
-                        "instance_f1": inst.get(name, {}).get("f1", float("nan")),
-                        "AP": inst.get(name, {}).get("AP", float("nan")),
-                    }
-                )
+        for e in self.entries:
+            inst = e.instances
+            for name, fig in e.pixel.per_class.items():
+                defect = e.defect_level.per_class.get(name)
+                boundary = e.boundary.per_class.get(name)
+                ap = None if inst is None or inst.mask_ap is None else inst.mask_ap.per_class.get(
+                    name)
+                rows.append({
+                    "method": e.method, "chain": e.chain, "class": name, **vars(fig),
+                    "per_image_iou": e.per_image.per_class[name].iou,
+                    "defect_recall": defect.recall if defect else math.nan,
+                    "defect_precision": defect.precision if defect else math.nan,
+                    "gt_defects": defect.gt_regions if defect else 0,
+                    "boundary_f1": boundary.f1 if boundary else math.nan,
+                    "boundary_f1_pooled": boundary.pooled_f1 if boundary else math.nan,
+                    "instance_f1": (inst.matching.per_class[name].f1
+                                    if inst and name in inst.matching.per_class else math.nan),
+                    "AP": ap.ap.value if ap else math.nan,
+                    "AP_low": ap.ap.low if ap else math.nan,
+                    "AP_high": ap.ap.high if ap else math.nan,
+                })
         return pd.DataFrame(rows)
 
     def per_image_frame(self) -> pd.DataFrame:
-        return pd.DataFrame(self.per_image)
+        """One row per method x chain x image: per_image.csv."""
+        return pd.DataFrame([row.to_record() for row in self.per_image])
 
     def to_json(self) -> dict[str, Any]:
         """The content of metrics.json (NaN written as null)."""
         methods: dict[str, dict[str, Any]] = {}
         for entry in self.entries:
-            methods.setdefault(entry["method"], {})[entry["chain"]] = entry
+            methods.setdefault(entry.method, {})[entry.chain] = entry.to_json()
         return _finite(
             {
                 "visionseg_version": visionseg.__version__,
@@ -170,10 +178,10 @@ class EvalResults:
                 "context": self.context,
                 "settings": self.settings.to_dict(),
                 "decision": self.rule.to_dict(),
-                "dataset": self.dataset,
-                "ranking": self.ranking(),
+                "dataset": asdict(self.dataset),
+                "ranking": [h.to_json() for h in self.ranking()],
                 "methods": methods,
-                "postprocess_gain": self.gains(),
+                "postprocess_gain": [asdict(g) for g in self.gains()],
                 "failures": [asdict(f) for f in self.failures],
             }
         )

@@ -5,11 +5,12 @@ The OK/NG rule is not here: it is :class:`visionseg.core.verdict.PartRule` (``co
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from visionseg.evaluation.errors import EvaluationError
+from visionseg.core.errors import ConfigError
 
 
 @dataclass
@@ -25,6 +26,9 @@ class EvalSettings:
     ``gt_instance_min_area``: connected regions smaller than this are no ground-truth instance.
     ``gallery_size``: longest side, in pixels, of the gallery thumbnails.
     ``ignore_index``: ground-truth value of pixels left out of every figure.
+
+    Every value is range-checked here, where settings are built: a bad one is one
+    :class:`ConfigError` naming ``rules.<field>``.
     """
 
     defect_iou: float = 0.5
@@ -37,13 +41,23 @@ class EvalSettings:
     ignore_index: int = 255
 
     def __post_init__(self) -> None:
-        self.size_thresholds = tuple(int(v) for v in self.size_thresholds)  # type: ignore[assignment]
-        if len(self.size_thresholds) != 2 or self.size_thresholds[0] > self.size_thresholds[1]:
-            raise EvaluationError(
-                f"size_thresholds must be two increasing areas, got {list(self.size_thresholds)}"
+        sizes = list(self.size_thresholds) if _is_sequence(self.size_thresholds) else []
+        if len(sizes) != 2 or not all(_is_int(v) and v >= 1 for v in sizes) or sizes[0] > sizes[1]:
+            raise ConfigError(
+                f"rules.size_thresholds must be two increasing areas >= 1 px, got "
+                f"{self.size_thresholds!r}"
             )
-        if self.boundary_tolerance < 0:
-            raise EvaluationError("boundary_tolerance must be >= 0")
+        self.size_thresholds = (int(sizes[0]), int(sizes[1]))
+        _check_number("defect_iou", self.defect_iou, 0.0, 1.0, low_open=True)
+        _check_number("instance_iou", self.instance_iou, 0.0, 1.0, low_open=True)
+        _check_number("instance_score_threshold", self.instance_score_threshold, 0.0, 1.0)
+        _check_number("boundary_tolerance", self.boundary_tolerance, 0.0, 100.0)
+        _check_int("gt_instance_min_area", self.gt_instance_min_area, 0, None)
+        _check_int("gallery_size", self.gallery_size, 16, 4096)
+        _check_int("ignore_index", self.ignore_index, 0, 255)
+        self.gt_instance_min_area = int(self.gt_instance_min_area)
+        self.gallery_size = int(self.gallery_size)
+        self.ignore_index = int(self.ignore_index)
 
     @classmethod
     def from_any(cls, value: EvalSettings | Mapping[str, Any] | None) -> EvalSettings:
@@ -55,12 +69,40 @@ class EvalSettings:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(value) - known)
         if unknown:
-            raise EvaluationError(
-                f"unknown evaluation setting(s) {unknown}; known: {sorted(known)}"
+            raise ConfigError(
+                f"unknown evaluation setting(s) {unknown} under rules; known: {sorted(known)}"
             )
-        return cls(**{k: (list(v) if k == "size_thresholds" else v) for k, v in value.items()})
+        return cls(**dict(value))
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["size_thresholds"] = list(self.size_thresholds)
         return out
+
+
+def _is_sequence(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) or (
+        hasattr(value, "__len__") and hasattr(value, "__iter__") and not isinstance(value, str)
+    )
+
+
+def _is_int(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and float(value) == int(
+        value
+    )
+
+
+def _check_number(name: str, value: Any, low: float, high: float, low_open: bool = False) -> None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if ok:
+        ok = (low < value if low_open else low <= value) and value <= high
+    if not ok:
+        bracket = "(" if low_open else "["
+        raise ConfigError(f"rules.{name} must be a number in {bracket}{low:g}, {high:g}], "
+                          f"got {value!r}")
+
+
+def _check_int(name: str, value: Any, low: int, high: int | None) -> None:
+    if not _is_int(value) or value < low or (high is not None and value > high):
+        span = f">= {low}" if high is None else f"in {low}..{high}"
+        raise ConfigError(f"rules.{name} must be an integer {span}, got {value!r}")

@@ -1,12 +1,18 @@
-"""Pixel confusion matrix accumulated over a whole split, and the figures derived from it.
+"""Pixel figures: confusion counts, reduced to per-class figures by one function.
 
-Accumulating counts over the split (not averaging per image) is what mmsegmentation and
-smp recommend: images without defects would otherwise swing per-image IoU wildly.
+The same two steps serve the split-wide figures (counts summed over the split, then
+reduced once, as mmsegmentation and smp recommend) and the per-image ones (each image's
+counts reduced on their own): :func:`confusion_counts` then :func:`reduce_confusion`.
+
+Naming: "defect mIoU" averages the defect classes (ids >= 1) only; "mIoU (all classes)"
+includes background, as mmsegmentation and most papers do. The two are not comparable.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -15,38 +21,17 @@ if TYPE_CHECKING:
     import torch
 
 
-class ConfusionMatrix:
-    """``matrix[t, p]`` counts pixels of true class ``t`` predicted as ``p``.
-
-    Pixels whose target equals ``ignore_index`` are skipped. Accepts numpy arrays or torch
-    tensors (on any device) of class ids.
-    """
-
-    def __init__(self, num_classes: int, ignore_index: int = 255) -> None:
-        self.num_classes = num_classes
-        self.ignore_index = ignore_index
-        self.matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
-
-    def reset(self) -> None:
-        self.matrix[:] = 0
-
-    def update(self, pred: np.ndarray | torch.Tensor, target: np.ndarray | torch.Tensor) -> None:
-        self.matrix += confusion_counts(pred, target, self.num_classes, self.ignore_index)
-
-    def merge(self, other: ConfusionMatrix) -> None:
-        self.matrix += other.matrix
-
-    def summary(self, class_names: list[str] | None = None) -> dict[str, Any]:
-        return summarize_confusion(self.matrix, class_names)
-
-
 def confusion_counts(
     pred: np.ndarray | torch.Tensor,
     target: np.ndarray | torch.Tensor,
     num_classes: int,
     ignore_index: int = 255,
 ) -> np.ndarray:
-    """Confusion counts of one batch as an ``num_classes x num_classes`` int64 array."""
+    """``counts[t, p]``: pixels of true class ``t`` predicted as ``p`` (int64, C x C).
+
+    Pixels whose target equals ``ignore_index`` are skipped. Accepts numpy arrays or torch
+    tensors (on any device) of class ids.
+    """
     if pred.shape != target.shape:
         raise ValueError(f"prediction shape {tuple(pred.shape)} != target {tuple(target.shape)}")
     if _is_tensor(pred):
@@ -77,48 +62,110 @@ def _is_tensor(value: Any) -> bool:
     return torch is not None and isinstance(value, torch.Tensor)
 
 
-def summarize_confusion(matrix: np.ndarray, class_names: list[str] | None = None) -> dict[str, Any]:
-    """Per-class IoU, Dice, precision, recall, support and their means.
+@dataclass
+class PixelScores:
+    """Per-class arrays and their means, from one set of confusion counts.
 
-    A class absent from both target and prediction has undefined IoU (NaN) and is left out
-    of the means. ``mIoU``/``mDice`` average the defect classes (ids >= 1), the figures
-    users care about; ``mIoU_all``/``mDice_all`` include background.
+    A class absent from both target and prediction has no IoU, Dice or ratio (NaN) and is
+    left out of the means.
     """
-    matrix = np.asarray(matrix, dtype=np.float64)
-    n = matrix.shape[0]
-    names = class_names or [str(i) for i in range(n)]
-    tp = np.diag(matrix)
-    fp = matrix.sum(axis=0) - tp
-    fn = matrix.sum(axis=1) - tp
+
+    iou: np.ndarray
+    dice: np.ndarray
+    precision: np.ndarray
+    recall: np.ndarray
+    support: np.ndarray
+    defect_miou: float
+    defect_mdice: float
+    miou_all: float
+    mdice_all: float
+    pixel_accuracy: float
+
+
+def reduce_confusion(counts: np.ndarray) -> PixelScores:
+    """IoU, Dice, precision, recall per class, defect and all-class means, pixel accuracy."""
+    counts = np.asarray(counts, dtype=np.float64)
+    n = counts.shape[0]
+    tp = np.diag(counts)
+    fp = counts.sum(axis=0) - tp
+    fn = counts.sum(axis=1) - tp
     with np.errstate(divide="ignore", invalid="ignore"):
         iou = tp / (tp + fp + fn)
         dice = 2 * tp / (2 * tp + fp + fn)
         precision = tp / (tp + fp)
         recall = tp / (tp + fn)
-    per_class = {
-        names[i]: {
-            "iou": _f(iou[i]),
-            "dice": _f(dice[i]),
-            "precision": _f(precision[i]),
-            "recall": _f(recall[i]),
-            "support": int(matrix[i].sum()),
-        }
-        for i in range(n)
-    }
     defect = slice(1, n) if n > 1 else slice(0, n)
-    total = matrix.sum()
+    total = counts.sum()
+    return PixelScores(
+        iou=iou,
+        dice=dice,
+        precision=precision,
+        recall=recall,
+        support=counts.sum(axis=1).astype(np.int64),
+        defect_miou=_nanmean(iou[defect]),
+        defect_mdice=_nanmean(dice[defect]),
+        miou_all=_nanmean(iou),
+        mdice_all=_nanmean(dice),
+        pixel_accuracy=float(tp.sum() / total) if total else float("nan"),
+    )
+
+
+@dataclass
+class ClassPixelFigures:
+    iou: float
+    dice: float
+    precision: float
+    recall: float
+    support: int  # ground-truth pixels of the class (ignored pixels excluded)
+
+
+@dataclass
+class PixelFigures:
+    """Split-wide pixel figures of one (method, chain) pair."""
+
+    per_class: dict[str, ClassPixelFigures]
+    defect_miou: float
+    defect_mdice: float
+    miou_all: float
+    mdice_all: float
+    pixel_accuracy: float
+    confusion_matrix: list[list[int]]
+
+    @classmethod
+    def from_counts(cls, counts: np.ndarray, class_names: Sequence[str]) -> PixelFigures:
+        s = reduce_confusion(counts)
+        per_class = {
+            name: ClassPixelFigures(float(s.iou[c]), float(s.dice[c]), float(s.precision[c]),
+                                    float(s.recall[c]), int(s.support[c]))
+            for c, name in enumerate(class_names)
+        }
+        return cls(per_class, s.defect_miou, s.defect_mdice, s.miou_all, s.mdice_all,
+                   s.pixel_accuracy, np.asarray(counts, np.int64).tolist())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "per_class": {k: vars(v).copy() for k, v in self.per_class.items()},
+            "defect_mIoU": self.defect_miou,
+            "defect_mDice": self.defect_mdice,
+            "mIoU_all": self.miou_all,
+            "mDice_all": self.mdice_all,
+            "pixel_accuracy": self.pixel_accuracy,
+            "confusion_matrix": self.confusion_matrix,
+        }
+
+
+def summarize_confusion(matrix: np.ndarray, class_names: list[str] | None = None) -> dict[str, Any]:
+    """The training loggers' view (``val/mIoU`` is the defect mIoU): plain dict of figures."""
+    names = class_names or [str(i) for i in range(np.asarray(matrix).shape[0])]
+    figures = PixelFigures.from_counts(matrix, names)
     return {
-        "per_class": per_class,
-        "mIoU": _nanmean(iou[defect]),
-        "mDice": _nanmean(dice[defect]),
-        "mIoU_all": _nanmean(iou),
-        "mDice_all": _nanmean(dice),
-        "pixel_accuracy": float(tp.sum() / total) if total else float("nan"),
+        "per_class": {k: vars(v).copy() for k, v in figures.per_class.items()},
+        "mIoU": figures.defect_miou,
+        "mDice": figures.defect_mdice,
+        "mIoU_all": figures.miou_all,
+        "mDice_all": figures.mdice_all,
+        "pixel_accuracy": figures.pixel_accuracy,
     }
-
-
-def _f(x: float) -> float:
-    return float(x)
 
 
 def _nanmean(values: np.ndarray) -> float:

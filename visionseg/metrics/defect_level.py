@@ -3,7 +3,9 @@
 Each defect class is handled on its own: the 8-connected regions of class ``c`` in the
 ground truth are matched one-to-one to the regions of class ``c`` in the prediction at
 IoU >= 0.5. A ground-truth region is found (recall) when matched; a predicted region is
-right (precision) when matched. Regions fall into size buckets by their own area:
+right (precision) when matched. Size buckets follow COCO: a matched pair counts in the
+bucket of its ground-truth region's area (for recall and precision alike), a ground-truth
+region or prediction without a match in the bucket of its own area:
 ``small < thresholds[0] <= medium < thresholds[1] <= large``.
 """
 
@@ -11,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -88,54 +89,80 @@ class DefectCounts:
             g_area, p_area = gt.areas[c], pred.areas[c]
             g_bucket = size_buckets(g_area, self.size_thresholds)
             p_bucket = size_buckets(p_area, self.size_thresholds)
-            np.add.at(self.gt_total[c], g_bucket, 1)
-            np.add.at(self.pred_total[c], p_bucket, 1)
-            if not len(g_area) or not len(p_area):
-                continue
-            iou = pair_iou(gt.labels[c], len(g_area), pred.labels[c], len(p_area))
-            pairs = greedy_match(iou, self.iou_threshold)
+            pairs = []
+            if len(g_area) and len(p_area):
+                iou = pair_iou(gt.labels[c], len(g_area), pred.labels[c], len(p_area))
+                pairs = greedy_match(iou, self.iou_threshold)
             if pairs:
                 g_idx, p_idx = np.array(pairs).T
+                p_bucket[p_idx] = g_bucket[g_idx]  # a match counts where its truth is
                 np.add.at(self.gt_found[c], g_bucket[g_idx], 1)
                 np.add.at(self.pred_correct[c], p_bucket[p_idx], 1)
                 matched_total += len(pairs)
+            np.add.at(self.gt_total[c], g_bucket, 1)
+            np.add.at(self.pred_total[c], p_bucket, 1)
         return {"gt": gt.count(), "pred": pred.count(), "matched": matched_total}
 
-    def summary(self, class_names: Sequence[str]) -> dict[str, Any]:
+    def summary(self, class_names: Sequence[str]) -> DefectLevelFigures:
         """Recall/precision overall, per class, by size, and per class and size (NaN if none)."""
         defect = slice(1, self.num_classes)
         gt_t, gt_f = self.gt_total[defect], self.gt_found[defect]
         pr_t, pr_c = self.pred_total[defect], self.pred_correct[defect]
         per_class = {}
         for k, name in enumerate(class_names[1:]):
-            per_class[name] = {
-                **_figures(gt_t[k].sum(), gt_f[k].sum(), pr_t[k].sum(), pr_c[k].sum()),
-                "by_size": {
-                    size: _figures(gt_t[k, s], gt_f[k, s], pr_t[k, s], pr_c[k, s])
-                    for s, size in enumerate(SIZE_NAMES)
-                },
-            }
+            per_class[name] = ClassDefectFigures(
+                **vars(RegionFigures.of(gt_t[k].sum(), gt_f[k].sum(), pr_t[k].sum(),
+                                        pr_c[k].sum())),
+                by_size={size: RegionFigures.of(gt_t[k, s], gt_f[k, s], pr_t[k, s], pr_c[k, s])
+                         for s, size in enumerate(SIZE_NAMES)},
+            )
         by_size = {
-            size: _figures(gt_t[:, s].sum(), gt_f[:, s].sum(), pr_t[:, s].sum(), pr_c[:, s].sum())
+            size: RegionFigures.of(gt_t[:, s].sum(), gt_f[:, s].sum(), pr_t[:, s].sum(),
+                                   pr_c[:, s].sum())
             for s, size in enumerate(SIZE_NAMES)
         }
-        return {
-            **_figures(gt_t.sum(), gt_f.sum(), pr_t.sum(), pr_c.sum()),
-            "per_class": per_class,
-            "by_size": by_size,
-            "size_thresholds": list(self.size_thresholds),
-            "iou_threshold": self.iou_threshold,
-        }
+        return DefectLevelFigures(
+            **vars(RegionFigures.of(gt_t.sum(), gt_f.sum(), pr_t.sum(), pr_c.sum())),
+            per_class=per_class,
+            by_size=by_size,
+            size_thresholds=list(self.size_thresholds),
+            iou_threshold=self.iou_threshold,
+        )
 
 
-def _figures(gt_total, gt_found, pred_total, pred_correct) -> dict[str, Any]:
-    gt_total, gt_found = int(gt_total), int(gt_found)
-    pred_total, pred_correct = int(pred_total), int(pred_correct)
-    return {
-        "recall": gt_found / gt_total if gt_total else float("nan"),
-        "precision": pred_correct / pred_total if pred_total else float("nan"),
-        "gt_regions": gt_total,
-        "found": gt_found,
-        "pred_regions": pred_total,
-        "correct": pred_correct,
-    }
+@dataclass
+class RegionFigures:
+    """Region counts and the recall/precision they give (NaN without regions)."""
+
+    recall: float
+    precision: float
+    gt_regions: int
+    found: int
+    pred_regions: int
+    correct: int
+
+    @classmethod
+    def of(cls, gt_total, gt_found, pred_total, pred_correct) -> RegionFigures:
+        gt_total, gt_found = int(gt_total), int(gt_found)
+        pred_total, pred_correct = int(pred_total), int(pred_correct)
+        return cls(
+            recall=gt_found / gt_total if gt_total else float("nan"),
+            precision=pred_correct / pred_total if pred_total else float("nan"),
+            gt_regions=gt_total,
+            found=gt_found,
+            pred_regions=pred_total,
+            correct=pred_correct,
+        )
+
+
+@dataclass
+class ClassDefectFigures(RegionFigures):
+    by_size: dict[str, RegionFigures]
+
+
+@dataclass
+class DefectLevelFigures(RegionFigures):
+    per_class: dict[str, ClassDefectFigures]
+    by_size: dict[str, RegionFigures]
+    size_thresholds: list[int]
+    iou_threshold: float

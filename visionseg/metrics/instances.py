@@ -4,7 +4,8 @@ Ground-truth instances are the 8-connected regions of each defect class of the s
 mask unless an instance label image is given. Mask AP, AP50 and AP75 are computed by
 pycocotools' ``COCOeval`` (``iouType="segm"``, area range "all", 100 detections per
 image and class): the reference implementation, so the figures are comparable with
-published ones. Predictions without scores get F1 but no AP.
+published ones. Predictions without scores get F1 but no AP; how tied scores are handled
+is :mod:`visionseg.metrics.ranked_ap`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import contextlib
 import io
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -115,17 +117,48 @@ class InstanceCounts:
             totals += counts
         return {"tp": int(totals[0]), "fp": int(totals[1]), "fn": int(totals[2])}
 
-    def summary(self, class_names: Sequence[str]) -> dict[str, Any]:
+    def summary(self, class_names: Sequence[str]) -> InstanceMatching:
         per_class = {
-            class_names[c]: _prf(self.tp[c], self.fp[c], self.fn[c])
+            class_names[c]: MatchCounts.of(self.tp[c], self.fp[c], self.fn[c])
             for c in range(1, self.num_classes)
         }
-        return {
-            **_prf(self.tp.sum(), self.fp.sum(), self.fn.sum()),
-            "iou_threshold": self.iou_threshold,
-            "score_threshold": self.score_threshold,
-            "per_class": per_class,
-        }
+        return InstanceMatching(
+            **vars(MatchCounts.of(self.tp.sum(), self.fp.sum(), self.fn.sum())),
+            iou_threshold=self.iou_threshold,
+            score_threshold=self.score_threshold,
+            per_class=per_class,
+        )
+
+
+@dataclass
+class MatchCounts:
+    """Matched (tp), unmatched predicted (fp) and missed (fn) instances, and their ratios."""
+
+    tp: int
+    fp: int
+    fn: int
+    precision: float
+    recall: float
+    f1: float
+
+    @classmethod
+    def of(cls, tp, fp, fn) -> MatchCounts:
+        tp, fp, fn = int(tp), int(fp), int(fn)
+        return cls(
+            tp, fp, fn,
+            precision=tp / (tp + fp) if tp + fp else float("nan"),
+            recall=tp / (tp + fn) if tp + fn else float("nan"),
+            f1=2 * tp / (2 * tp + fp + fn) if tp + fp + fn else float("nan"),
+        )
+
+
+@dataclass
+class InstanceMatching(MatchCounts):
+    """Instance F1 over a split: instances matched one-to-one within their class."""
+
+    iou_threshold: float
+    score_threshold: float
+    per_class: dict[str, MatchCounts]
 
 
 def _relabel(labels: np.ndarray, ids: np.ndarray) -> np.ndarray:
@@ -135,18 +168,6 @@ def _relabel(labels: np.ndarray, ids: np.ndarray) -> np.ndarray:
     lut = np.zeros(int(max(labels.max(), ids.max())) + 1, np.int32)
     lut[ids] = np.arange(1, len(ids) + 1, dtype=np.int32)
     return lut[labels]
-
-
-def _prf(tp, fp, fn) -> dict[str, Any]:
-    tp, fp, fn = int(tp), int(fp), int(fn)
-    return {
-        "tp": tp,
-        "fp": fp,
-        "fn": fn,
-        "precision": tp / (tp + fp) if tp + fp else float("nan"),
-        "recall": tp / (tp + fn) if tp + fn else float("nan"),
-        "f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else float("nan"),
-    }
 
 
 def encode_instances(instances: Instances, image_id: int, first_id: int) -> list[dict]:
@@ -187,6 +208,14 @@ class CocoSet:
         self.annotations.extend(
             encode_instances(instances, image_id, first_id=len(self.annotations) + 1)
         )
+
+    def rescored(self, scores: Sequence[float]) -> CocoSet:
+        """The same images and objects with new scores (one per annotation, in order)."""
+        out = CocoSet()
+        out.images = self.images
+        out.annotations = [{**ann, "score": float(score)}
+                           for ann, score in zip(self.annotations, scores, strict=True)]
+        return out
 
 
 def coco_mask_ap(gt: CocoSet, dt: CocoSet, class_names: Sequence[str]) -> dict[str, Any]:

@@ -36,7 +36,6 @@ def evaluate_and_report(
     in metrics.json under ``context``; its scalar entries are also shown in the report.
     """
     results = evaluate(methods, samples, classes, chains, settings, train_samples, rule)
-    results.rule = rule or PartRule()
     results.context.update({str(k): v for k, v in (context or {}).items()})
     paths = write_report(results, output_dir, title=title)
     log.info("report written to %s", paths["report.html"])

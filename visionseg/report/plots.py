@@ -30,10 +30,6 @@ def png_bytes(fig: Figure, dpi: int = 96) -> bytes:
     return buffer.getvalue()
 
 
-def _label(entry: dict) -> str:
-    return f"{entry['method']} / {entry['chain']}"
-
-
 def _nan0(values) -> np.ndarray:
     return np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.0)
 
@@ -45,14 +41,15 @@ def _colours(n: int) -> list:
 
 
 def ranking_chart(results: EvalResults) -> bytes:
-    """mIoU, defect recall and image F1 of every pair, best mIoU on top."""
+    """Defect mIoU, defect recall and image F1 of every pair, best defect mIoU on top."""
     ranking = results.ranking()[::-1]
-    labels = [f"{r['method']} / {r['chain']}" for r in ranking]
-    keys = [("mIoU", "mIoU"), ("defect_recall", "Defect recall"), ("image_f1", "Image F1")]
+    labels = [f"{h.method} / {h.chain}" for h in ranking]
+    keys = [("defect_miou", "Defect mIoU"), ("defect_recall", "Defect recall"),
+            ("image_f1", "Image F1")]
     height = 1.2 + 0.32 * len(labels)
     fig, axes = plt.subplots(1, 3, figsize=(12, height), sharey=True)
     for ax, (key, title) in zip(axes, keys, strict=True):
-        values = [r[key] for r in ranking]
+        values = [getattr(h, key) for h in ranking]
         bars = ax.barh(labels, _nan0(values), color="#4c72b0")
         for bar, value in zip(bars, values, strict=True):
             text = "n/a" if math.isnan(value) else f"{value:.3f}"
@@ -74,8 +71,8 @@ def per_class_chart(results: EvalResults) -> bytes:
     fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(classes) + 0.25 * len(entries)), 4))
     colours = _colours(len(entries))
     for k, entry in enumerate(entries):
-        values = _nan0([entry["per_class"][c]["iou"] for c in classes])
-        ax.bar(x + (k - (len(entries) - 1) / 2) * width, values, width, label=_label(entry),
+        values = _nan0([entry.pixel.per_class[c].iou for c in classes])
+        ax.bar(x + (k - (len(entries) - 1) / 2) * width, values, width, label=entry.label,
                color=colours[k])
     ax.set_xticks(x, classes)
     ax.set_ylim(0, 1)
@@ -95,12 +92,13 @@ def size_chart(results: EvalResults) -> bytes:
     fig, ax = plt.subplots(figsize=(max(6, 2 + 0.25 * len(entries)), 4))
     colours = _colours(len(entries))
     for k, entry in enumerate(entries):
-        by_size = entry["defect_level"]["by_size"]
-        values = _nan0([by_size[s]["recall"] for s in SIZE_NAMES])
-        ax.bar(x + (k - (len(entries) - 1) / 2) * width, values, width, label=_label(entry),
+        by_size = entry.defect_level.by_size
+        values = _nan0([by_size[s].recall for s in SIZE_NAMES])
+        ax.bar(x + (k - (len(entries) - 1) / 2) * width, values, width, label=entry.label,
                color=colours[k])
-    counts = results.entries[0]["defect_level"]["by_size"] if entries else {}
-    ax.set_xticks(x, [f"{s}\n(n={counts.get(s, {}).get('gt_regions', 0)})" for s in SIZE_NAMES])
+    counts = ({s: f.gt_regions for s, f in entries[0].defect_level.by_size.items()}
+              if entries else {})
+    ax.set_xticks(x, [f"{s}\n(n={counts.get(s, 0)})" for s in SIZE_NAMES])
     ax.set_ylim(0, 1)
     ax.set_ylabel("Defect recall")
     ax.set_title("Defect recall by size")
@@ -120,7 +118,7 @@ def confusion_chart(results: EvalResults) -> bytes:
     for ax in axes.ravel():
         ax.axis("off")
     for ax, entry in zip(axes.ravel(), entries, strict=False):
-        matrix = np.asarray(entry["confusion_matrix"], dtype=np.float64)
+        matrix = np.asarray(entry.pixel.confusion_matrix, dtype=np.float64)
         totals = matrix.sum(axis=1, keepdims=True)
         norm = np.divide(matrix, totals, out=np.zeros_like(matrix), where=totals > 0)
         ax.axis("on")
@@ -130,7 +128,7 @@ def confusion_chart(results: EvalResults) -> bytes:
                     color="white" if value > 0.6 else "black")
         ax.set_xticks(range(n), results.classes, rotation=45, ha="right", fontsize=7)
         ax.set_yticks(range(n), results.classes, fontsize=7)
-        ax.set_title(_label(entry), fontsize=8)
+        ax.set_title(entry.label, fontsize=8)
     fig.supxlabel("predicted", fontsize=9)
     fig.supylabel("ground truth", fontsize=9)
     fig.tight_layout()
@@ -138,15 +136,15 @@ def confusion_chart(results: EvalResults) -> bytes:
 
 
 def gain_chart(results: EvalResults) -> bytes | None:
-    """Change in mIoU and defect recall that each post-processing step brings."""
+    """Change in defect mIoU and defect recall that each post-processing step brings."""
     gains = results.gains()
     if not gains:
         return None
-    labels = [f"{g['method']}: {g['reference']} -> +{g['step']}" for g in gains][::-1]
+    labels = [f"{g.method}: {g.reference} -> +{g.step}" for g in gains][::-1]
     fig, axes = plt.subplots(1, 2, figsize=(11, 1.2 + 0.32 * len(labels)), sharey=True)
-    for ax, (key, title) in zip(axes, [("delta_mIoU", "Δ mIoU"),
+    for ax, (key, title) in zip(axes, [("delta_defect_miou", "Δ defect mIoU"),
                                        ("delta_defect_recall", "Δ defect recall")], strict=True):
-        values = _nan0([g[key] for g in gains][::-1])
+        values = _nan0([getattr(g, key) for g in gains][::-1])
         ax.barh(labels, values, color=["#55a868" if v >= 0 else "#c44e52" for v in values])
         ax.axvline(0, color="black", linewidth=0.8)
         ax.set_title(title)
@@ -173,8 +171,9 @@ def gallery_cells(item: GalleryItem, classes: list[str]) -> list[tuple[str, byte
             grey = np.full_like(item.image, 200)
             cells.append((f"{caption}: failed", encode_png(grey)))
             continue
-        score = "n/a" if math.isnan(panel.miou) else f"{panel.miou:.2f}"
-        cells.append((f"{caption}: mIoU {score}", encode_png(overlay(item.image, panel.mask, n))))
+        score = "n/a" if math.isnan(panel.defect_miou) else f"{panel.defect_miou:.2f}"
+        cells.append((f"{caption}: defect mIoU {score}",
+                      encode_png(overlay(item.image, panel.mask, n))))
     return cells
 
 

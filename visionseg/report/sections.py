@@ -31,7 +31,7 @@ def build_sections(results: EvalResults) -> list[Section]:
     sections += [c for c in [operating_curve_section(results)] if c is not None]
     sections.append(Section(
         "Defect level",
-        [f"Connected regions of each defect class matched one-to-one to ground-truth regions "
+        [f"8-connected regions of each defect class matched one-to-one to ground-truth regions "
          f"of the same class at IoU >= {s.defect_iou}. Sizes: small < {s.size_thresholds[0]} "
          f"px <= medium < {s.size_thresholds[1]} px <= large."],
         [tables["defect_size"], Figure("defect_size", "Defect recall by size",
@@ -57,13 +57,13 @@ def build_sections(results: EvalResults) -> list[Section]:
             Figure("legend", "Class colours", plots.class_legend(results.classes))
         ]
         gallery += [ImageGrid(f"gallery_{item.label}",
-                              f"{item.label}: {item.image_name} (mIoU {item.score:.3f})",
+                              f"{item.label}: {item.image_name} (defect mIoU {item.score:.3f})",
                               plots.gallery_cells(item, results.classes))
                     for item in results.gallery]
         sections.append(Section(
             "Gallery",
-            [f"Best, median and worst image by the per-image mIoU of the best pair "
-             f"({best['method']} / {best['chain']})." if best else ""],
+            [f"Best, median and worst image by the per-image defect mIoU of the best pair "
+             f"({best.method} / {best.chain})." if best else ""],
             gallery,
         ))
     if "failures" in tables:
@@ -75,18 +75,19 @@ def build_sections(results: EvalResults) -> list[Section]:
 def _summary(results: EvalResults) -> list[str]:
     d = results.dataset
     lines = [
-        f"{d.get('evaluated', 0)} of {d.get('images', 0)} images evaluated"
+        f"{d.evaluated} of {d.images} images evaluated"
         + (f" (split '{results.context['split']}')" if results.context.get("split") else "")
-        + f", {d.get('ng_images', 0)} with defects, {d.get('gt_defects', 0)} defect regions; "
+        + f", {d.ng_images} with defects, {d.gt_defects} defect regions (8-connected); "
         f"{len(results.methods)} method(s) x {len(results.chains)} post-processing chain(s)."
     ]
     best = results.best()
     if best is not None:
-        ms = best["ms_per_image"]
+        ms = best.ms_per_image
         lines.append(
-            f"Best by mIoU: {best['method']} / {best['chain']} with mIoU {best['mIoU']:.3f}"
-            + ("" if math.isnan(best["defect_recall"]) else
-               f", defect recall {best['defect_recall']:.3f}")
+            f"Best by defect mIoU: {best.method} / {best.chain} with defect mIoU "
+            f"{best.defect_miou:.3f} (mIoU over all classes {best.miou_all:.3f})"
+            + ("" if math.isnan(best.defect_recall) else
+               f", defect recall {best.defect_recall:.3f}")
             + ("" if math.isnan(ms) else f", {ms:.1f} ms/image") + "."
         )
     if results.failures:

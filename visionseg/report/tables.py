@@ -1,4 +1,8 @@
-"""The report's tables, built once from EvalResults and rendered as HTML and Markdown alike."""
+"""The report's tables, built once from EvalResults and rendered as HTML and Markdown alike.
+
+Labels say what a figure covers: "defect mIoU" averages the defect classes only and is
+not comparable with the usual all-class mIoU, shown beside it as "mIoU (all classes)".
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from visionseg.metrics.defect_level import SIZE_NAMES
+from visionseg.metrics.ranked_ap import TiedFigure
 from visionseg.report.document import Table
 
 if TYPE_CHECKING:
@@ -21,37 +26,49 @@ def _ms(value: float, signed: bool = False) -> str:
     return f"{value:+.1f}" if signed else f"{value:.1f}"
 
 
+def tied(figure: TiedFigure | None) -> float | str:
+    """One value, or "low–high (tie order)" when the order of tied scores changes it."""
+    if figure is None:
+        return math.nan
+    if figure.varies:
+        return f"{figure.low:.3f}–{figure.high:.3f} (tie order)"
+    return figure.value
+
+
 def ranking_table(results: EvalResults) -> Table:
     rows = []
-    for rank, r in enumerate(results.ranking(), start=1):
-        rows.append([rank, r["method"], r["chain"], r["mIoU"], r["mDice"], r["per_image_mIoU"],
-                     r["defect_recall"], r["defect_precision"], r["image_f1"], r["boundary_f1"],
-                     r["instance_f1"], r["AP"], _ms(r["ms_per_image"]), r["failures"]])
+    for rank, h in enumerate(results.ranking(), start=1):
+        rows.append([rank, h.method, h.chain, h.defect_miou, h.miou_all, h.defect_mdice,
+                     h.per_image_defect_miou, h.defect_recall, h.defect_precision, h.image_f1,
+                     h.boundary_f1, h.boundary_f1_pooled, h.instance_f1, tied(h.mask_ap),
+                     _ms(h.ms_per_image), h.failures])
+    s = results.settings
     return Table(
         "ranking",
         "Ranking of every method x post-processing chain",
-        ["#", "Method", "Post-processing", "mIoU", "mDice", "mIoU per image", "Defect recall",
-         "Defect precision", "Image F1", "Boundary F1", "Instance F1", "Mask AP", "ms/image",
+        ["#", "Method", "Post-processing", "Defect mIoU", "mIoU (all classes)", "Defect mDice",
+         "Defect mIoU per image", "Defect recall", "Defect precision", "Image F1",
+         "Boundary F1", "Boundary F1 (pooled)", "Instance F1", "Mask AP", "ms/image",
          "Failures"],
         rows,
-        "mIoU/mDice: split-wide, defect classes only. mIoU per image: mean over images with a "
-        "defect in the ground truth or the prediction. Defect recall/precision: connected "
-        f"regions matched at IoU >= {results.settings.defect_iou}. Image F1: NG detection with "
-        f"a minimum defect area of {results.rule.min_area} px (configs/decision/). Boundary F1: "
-        f"tolerance {results.settings.boundary_tolerance:g} px. ms/image: predict + "
-        "post-processing, after one warm-up image.",
+        "Defect mIoU/mDice: split-wide, defect classes only (background left out, unlike "
+        "the usual mIoU: compare 'mIoU (all classes)' with published figures). Defect mIoU "
+        "per image: mean over images with a defect in the ground truth or the prediction. "
+        "Defect recall/precision: 8-connected regions matched at IoU >= "
+        f"{s.defect_iou}. Image F1: NG detection with a minimum defect area of "
+        f"{results.rule.min_area} px (configs/decision/). Boundary F1: BF score of Csurka "
+        f"et al. (per-image mean), tolerance {s.boundary_tolerance:g} px; pooled: pixel "
+        "counts summed over the split. Mask AP: a range when tied instance scores make it "
+        "depend on their order. ms/image: predict + post-processing, after one warm-up image.",
     )
 
 
 def per_class_iou_table(results: EvalResults) -> Table:
     classes = results.classes
-    rows = []
-    for entry in results.entries:
-        rows.append([entry["method"], entry["chain"],
-                     *[entry["per_class"][c]["iou"] for c in classes], entry["mIoU"],
-                     entry["mIoU_all"]])
+    rows = [[e.method, e.chain, *[e.pixel.per_class[c].iou for c in classes],
+             e.pixel.defect_miou, e.pixel.miou_all] for e in results.entries]
     return Table("per_class_iou", "IoU per class", ["Method", "Post-processing", *classes,
-                 "mIoU (defects)", "mIoU (all)"], rows)
+                 "Defect mIoU", "mIoU (all classes)"], rows)
 
 
 def per_class_table(results: EvalResults) -> Table:
@@ -59,32 +76,34 @@ def per_class_table(results: EvalResults) -> Table:
     rows = [
         [r["method"], r["chain"], r["class"], r["iou"], r["dice"], r["precision"], r["recall"],
          int(r["support"]), r["per_image_iou"], r["defect_recall"], r["defect_precision"],
-         r["boundary_f1"]]
+         r["boundary_f1"], r["boundary_f1_pooled"]]
         for r in frame.to_dict("records")
     ]
     return Table(
         "per_class",
         "Per-class figures",
         ["Method", "Post-processing", "Class", "IoU", "Dice", "Precision", "Recall",
-         "Support (px)", "IoU per image", "Defect recall", "Defect precision", "Boundary F1"],
+         "Support (px)", "IoU per image", "Defect recall", "Defect precision", "Boundary F1",
+         "Boundary F1 (pooled)"],
         rows,
-        "Support: ground-truth pixels of the class over the split (ignored pixels excluded).",
+        "Support: ground-truth pixels of the class over the split (ignored pixels excluded). "
+        "Boundary F1: mean over the images where the class has a boundary on either side.",
     )
 
 
 def image_level_table(results: EvalResults) -> Table:
     rows = []
     for e in results.entries:
-        il = e["image_level"]
-        rows.append([e["method"], e["chain"], il["tp"], il["fn"], il["fp"], il["tn"],
-                     il["precision"], il["recall"], il["f1"], il["false_alarm_rate"]])
+        il = e.image_level
+        rows.append([e.method, e.chain, il.tp, il.fn, il.fp, il.tn, il.precision, il.recall,
+                     il.f1, il.false_alarm_rate])
     return Table(
         "image_level",
         "Part level: OK/NG decision",
         ["Method", "Post-processing", "NG found", "NG missed", "False alarms", "OK passed",
          "Precision", "Recall", "F1", "False-alarm rate"],
         rows,
-        f"A part is NG when it holds a defect region of at least "
+        f"A part is NG when it holds an 8-connected defect region of at least "
         f"{results.rule.min_area} px, mean confidence >= {results.rule.min_confidence} "
         "(configs/decision/; the same rule judges ground truth, on areas alone).",
     )
@@ -94,20 +113,21 @@ def defect_size_table(results: EvalResults) -> Table:
     thresholds = results.settings.size_thresholds
     bounds = {"small": f"< {thresholds[0]}", "medium": f"{thresholds[0]}-{thresholds[1] - 1}",
               "large": f">= {thresholds[1]}"}
-    header = ["Method", "Post-processing"]
     counts = {}
     if results.entries:
-        by_size = results.entries[0]["defect_level"]["by_size"]
-        counts = {s: by_size[s]["gt_regions"] for s in SIZE_NAMES}
+        counts = {s: f.gt_regions for s, f in results.entries[0].defect_level.by_size.items()}
+    header = ["Method", "Post-processing"]
     header += [f"Recall {s} ({bounds[s]} px, n={counts.get(s, 0)})" for s in SIZE_NAMES]
     header += [f"Precision {s}" for s in SIZE_NAMES]
     rows = []
     for e in results.entries:
-        by_size = e["defect_level"]["by_size"]
-        rows.append([e["method"], e["chain"], *[by_size[s]["recall"] for s in SIZE_NAMES],
-                     *[by_size[s]["precision"] for s in SIZE_NAMES]])
+        by_size = e.defect_level.by_size
+        rows.append([e.method, e.chain, *[by_size[s].recall for s in SIZE_NAMES],
+                     *[by_size[s].precision for s in SIZE_NAMES]])
     return Table("defect_size", "Defect level by size", header, rows,
-                 "Ground-truth regions are bucketed by their area, predicted ones by theirs.")
+                 "As in COCO, a matched pair counts in the size bucket of its ground-truth "
+                 "region; a ground-truth region or prediction without a match in that of its "
+                 "own area.")
 
 
 def defect_class_table(results: EvalResults) -> Table:
@@ -116,21 +136,23 @@ def defect_class_table(results: EvalResults) -> Table:
     header += [f"Recall {c}" for c in defect_classes] + [f"Precision {c}" for c in defect_classes]
     rows = []
     for e in results.entries:
-        pc = e["defect_level"]["per_class"]
-        rows.append([e["method"], e["chain"], *[pc[c]["recall"] for c in defect_classes],
-                     *[pc[c]["precision"] for c in defect_classes]])
+        pc = e.defect_level.per_class
+        rows.append([e.method, e.chain, *[pc[c].recall for c in defect_classes],
+                     *[pc[c].precision for c in defect_classes]])
     return Table("defect_class", "Defect level by class", header, rows)
 
 
 def instance_table(results: EvalResults) -> Table | None:
-    rows = []
+    rows, notes = [], []
     for e in results.entries:
-        inst = e["instances"]
-        if not inst:
+        if e.instances is None:
             continue
-        rows.append([e["method"], e["chain"], inst["tp"] + inst["fn"], inst["tp"] + inst["fp"],
-                     inst["tp"], inst["fp"], inst["fn"], inst["precision"], inst["recall"],
-                     inst["f1"], inst["AP"], inst["AP50"], inst["AP75"]])
+        m, ap = e.instances.matching, e.instances.mask_ap
+        aps = (None, None, None) if ap is None else (ap.ap, ap.ap50, ap.ap75)
+        rows.append([e.method, e.chain, m.tp + m.fn, m.tp + m.fp, m.tp, m.fp, m.fn, m.precision,
+                     m.recall, m.f1, *(tied(f) for f in aps)])
+        if e.instances.note:
+            notes.append(f"{e.label}: {e.instances.note}.")
     if not rows:
         return None
     s = results.settings
@@ -142,7 +164,9 @@ def instance_table(results: EvalResults) -> Table | None:
         rows,
         f"F1: instances matched within their class at IoU >= {s.instance_iou}, predicted "
         f"instances scoring below {s.instance_score_threshold} left out. Mask AP (COCO, IoU "
-        "0.50:0.95), AP50, AP75 from pycocotools over every scored instance; '–' without scores.",
+        "0.50:0.95), AP50, AP75 from pycocotools over every scored instance; '–' without "
+        "scores. When instances share a score, AP is computed for several random orders of "
+        "the tied instances: one value if all agree, else their range. " + " ".join(notes),
     )
 
 
@@ -150,14 +174,14 @@ def gain_table(results: EvalResults) -> Table | None:
     gains = results.gains()
     if not gains:
         return None
-    rows = [[g["method"], g["chain"], g["step"], g["reference"], g["delta_mIoU"],
-             g["delta_mDice"], g["delta_defect_recall"], g["delta_image_f1"],
-             g["delta_boundary_f1"], _ms(g["delta_ms_per_image"], signed=True)] for g in gains]
+    rows = [[g.method, g.chain, g.step, g.reference, g.delta_defect_miou, g.delta_defect_mdice,
+             g.delta_defect_recall, g.delta_image_f1, g.delta_boundary_f1,
+             _ms(g.delta_ms_per_image, signed=True)] for g in gains]
     return Table(
         "gain",
         "What each post-processing step brings",
-        ["Method", "Chain", "Step", "Relative to", "Δ mIoU", "Δ mDice", "Δ Defect recall",
-         "Δ Image F1", "Δ Boundary F1", "Δ ms/image"],
+        ["Method", "Chain", "Step", "Relative to", "Δ Defect mIoU", "Δ Defect mDice",
+         "Δ Defect recall", "Δ Image F1", "Δ Boundary F1", "Δ ms/image"],
         rows,
         "Differences against the same method with the chain the step extends ('none' = raw).",
         signed={4, 5, 6, 7, 8},
@@ -179,11 +203,12 @@ def failure_table(results: EvalResults) -> Table | None:
 
 def dataset_table(results: EvalResults) -> Table:
     d = results.dataset
-    rows: list[list[Any]] = [[k, v] for k, v in d.items()
-                             if k not in ("pixel_support", "image_sizes")]
-    sizes: Sequence[str] = d.get("image_sizes", [])
+    rows: list[list[Any]] = [["images", d.images], ["evaluated", d.evaluated],
+                             ["gt_defects (8-connected regions)", d.gt_defects],
+                             ["ng_images", d.ng_images]]
+    sizes: Sequence[str] = d.image_sizes
     rows.append(["image sizes", ", ".join(sizes[:10]) + (" ..." if len(sizes) > 10 else "")])
-    for name, pixels in d.get("pixel_support", {}).items():
+    for name, pixels in d.pixel_support.items():
         rows.append([f"pixels of {name}", int(pixels)])
     rows += [[k, v if isinstance(v, (int, float)) else str(v)]
              for k, v in results.context.items()
