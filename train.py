@@ -19,7 +19,7 @@ def main(cfg: DictConfig) -> float | None:
 
     with user_errors():
         summary = train(cfg)
-    return summary.get("mIoU")
+    return summary.get("defect_mIoU")
 
 
 if __name__ == "__main__":

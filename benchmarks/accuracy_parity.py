@@ -58,7 +58,7 @@ def run(variant: str, seed: int, args: argparse.Namespace, out: Path) -> dict:
     return {
         "variant": variant,
         "seed": seed,
-        "mIoU": metrics["mIoU"],
+        "mIoU": metrics["defect_mIoU"],
         "per_class": {k: v["iou"] for k, v in metrics["per_class"].items()},
         "minutes": (time.perf_counter() - start) / 60,
     }

@@ -115,7 +115,7 @@ def test_evaluation_scores_the_method_with_instances(run, data):
     results = evaluate([method], list_split(data, "test"), CLASSES)
     entry = results.entries[0]
     assert not results.failures
-    assert entry["instances"] is not None and 0.0 <= entry["instances"]["AP"] <= 1.0
+    assert entry.instances is not None and 0.0 <= entry.instances.mask_ap.ap.high <= 1.0
 
 
 def test_images_without_defects_are_valid_training_samples():

@@ -35,7 +35,7 @@ def test_training_lowers_the_loss_and_writes_everything(trained_run):
     assert set(metrics_json["methods"]) == {"trained", "otsu"}
     assert metrics_json["context"]["split"] == "test"
     summary = metrics_json["methods"]["trained"]["none"]
-    assert 0 <= summary["mIoU"] <= 1
+    assert 0 <= summary["defect_mIoU"] <= 1
     assert set(summary["per_class"]) == {"background", "scratch", "spot", "stain"}
     for stats in summary["per_class"].values():
         assert {"iou", "dice", "precision", "recall", "support"} <= set(stats)

@@ -55,4 +55,5 @@ def evaluate_checkpoint(
         rule=PartRule.from_dict(to_plain(cfg.decision)),
     )
     entry = results.entry(method.name, chain_names[0])
-    return {**entry, "split": split, "images": len(samples), "checkpoint": str(checkpoint)}
+    return {**entry.to_json(), "split": split, "images": len(samples),
+            "checkpoint": str(checkpoint)}
