@@ -4,7 +4,8 @@ For each image size every baseline is fitted on a few synthetic train images; th
 ``predict`` is timed against a "bare" pipeline that does the same job written directly
 with scikit-image / OpenCV / numpy / scipy / scikit-learn calls, as a user without
 visionseg would: grey or Lab conversion, background flattening (downscale, blur, upscale),
-the threshold / watershed / k-means call (nearest centre by ``scipy.cluster.vq``),
+the threshold / watershed (EDT, peaks, h-maxima) / ridge (``sato``, hysteresis) / k-means
+call (nearest centre by ``scipy.cluster.vq``),
 connected components, ``remove_small_objects``, region features with
 ``skimage.measure.regionprops_table``, and the same fitted class rule. Both sides run
 interleaved on the same images in one process; the table shows the median ms/image of
@@ -25,11 +26,18 @@ from collections.abc import Callable
 
 import cv2
 import numpy as np
+from scipy import ndimage as ndi
 from scipy.cluster.vq import vq
 from skimage.feature import peak_local_max
-from skimage.filters import threshold_multiotsu, threshold_otsu
+from skimage.filters import (
+    apply_hysteresis_threshold,
+    gaussian,
+    sato,
+    threshold_multiotsu,
+    threshold_otsu,
+)
 from skimage.measure import regionprops_table
-from skimage.morphology import remove_small_objects
+from skimage.morphology import h_maxima, remove_small_objects
 from skimage.segmentation import watershed
 
 from visionseg.baselines import (
@@ -37,6 +45,7 @@ from visionseg.baselines import (
     KMeansBaseline,
     MultiOtsuBaseline,
     OtsuBaseline,
+    RidgeBaseline,
     WatershedBaseline,
 )
 from visionseg.baselines.base import RegionBaseline
@@ -61,7 +70,7 @@ def flatten(values: np.ndarray, sigma_frac: float) -> np.ndarray:
 
 
 def noise(gray: np.ndarray) -> float:
-    rows = gray[:: max(1, gray.shape[0] // 64)].astype(np.int16)
+    rows = gray[:: max(1, gray.shape[0] // 64)].astype(np.float32)
     return float(1.4826 * np.median(np.abs(np.diff(rows, axis=1))) / np.sqrt(2.0))
 
 
@@ -74,6 +83,8 @@ def name_regions(image: np.ndarray, labels: np.ndarray, method: RegionBaseline) 
     """Class mask from regions: regionprops features, then the method's fitted rule."""
     if labels.max() == 0:
         return np.zeros(labels.shape, np.uint8)
+    if not method.rule.fitted:
+        return np.where(labels > 0, method.rule.plain_class, 0).astype(np.uint8)
     h, w = labels.shape
     lab = cv2.cvtColor(image.astype(np.float32) / 255, cv2.COLOR_RGB2Lab)
     props = regionprops_table(
@@ -104,41 +115,60 @@ def name_regions(image: np.ndarray, labels: np.ndarray, method: RegionBaseline) 
     return lut[labels]
 
 
-def detect_otsu(method: OtsuBaseline) -> Bare:
-    polarity, sigma = method.settings["polarity"], method.flatten_sigma
+def deviation(gray: np.ndarray, sigma: float) -> np.ndarray:
+    values = gray.astype(np.float32)
+    return flatten(values, sigma) if sigma > 0 else values - np.median(values)
 
+
+def otsu_foreground(gray: np.ndarray, settings: dict) -> np.ndarray:
+    """Otsu's threshold of the (flattened) grey image with the method's fitted settings."""
+    dev = deviation(gray, settings["flatten_sigma"])
+    floor = settings["min_contrast"] * noise(gray)
+    if settings["polarity"] == "both":
+        return np.abs(dev) > max(threshold_otsu(np.abs(dev)), floor)
+    t = threshold_otsu(dev)
+    polarity = settings["polarity"]
+    if polarity == "auto":
+        polarity = "bright" if 2 * np.count_nonzero(dev > t) <= dev.size else "dark"
+    return dev > max(t, floor) if polarity == "bright" else dev <= min(t, -floor)
+
+
+def detect_otsu(method: OtsuBaseline) -> Bare:
     def run(image: np.ndarray) -> np.ndarray:
         gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-        dev = flatten(gray.astype(np.float32), sigma)
-        score = {"dark": -dev, "bright": dev, "both": np.abs(dev)}[polarity]
-        threshold = max(threshold_otsu(score), method.settings["min_contrast"] * noise(gray))
-        return regions_of(score > threshold, method.min_area)
+        return regions_of(otsu_foreground(gray, method.settings), method.min_area)
 
     return run
 
 
 def detect_multi_otsu(method: MultiOtsuBaseline) -> Bare:
-    polarity, sigma, levels = method.settings["polarity"], method.flatten_sigma, method.levels
+    settings, levels = method.settings, method.levels
 
     def run(image: np.ndarray) -> np.ndarray:
         gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-        dev = flatten(gray.astype(np.float32), sigma)
-        low, *_, high = threshold_multiotsu(dev, classes=levels)
-        floor = method.settings["min_contrast"] * noise(gray)
-        dark, bright = dev < min(low, -floor), dev > max(high, floor)
-        fg = {"dark": dark, "bright": bright, "both": dark | bright}[polarity]
+        dev = deviation(gray, settings["flatten_sigma"])
+        index = np.digitize(dev, threshold_multiotsu(dev, classes=levels), right=True)
+        base = np.bincount(index.ravel()).argmax()
+        floor = settings["min_contrast"] * noise(gray)
+        dark, bright = (index < base) & (dev <= -floor), (index > base) & (dev > floor)
+        fg = {"dark": dark, "bright": bright}.get(settings["polarity"], dark | bright)
         return regions_of(fg, method.min_area)
 
     return run
 
 
 def detect_adaptive(method: AdaptiveBaseline) -> Bare:
-    polarity = method.settings["polarity"]
+    settings = method.settings
 
     def run(image: np.ndarray) -> np.ndarray:
         gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-        block = max(3, int(method.block * min(gray.shape)) | 1)
-        offset = max(method.settings["min_contrast"] * noise(gray), 1.0)
+        above = gray > threshold_otsu(gray)
+        gap = gray[above].mean() - gray[~above].mean()
+        polarity = settings["polarity"]
+        if polarity == "auto":
+            polarity = "bright" if 2 * np.count_nonzero(above) <= gray.size else "dark"
+        block = max(3, int(settings["block"] * min(gray.shape)) | 1)
+        offset = max(settings["offset"] * gap, settings["min_contrast"] * noise(gray), 1.0)
         args = (1, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, offset)
         fg = np.zeros(gray.shape, bool)
         if polarity in ("dark", "both"):
@@ -150,20 +180,38 @@ def detect_adaptive(method: AdaptiveBaseline) -> Bare:
     return run
 
 
-def detect_watershed(method: WatershedBaseline) -> Bare:
-    otsu = detect_otsu(method)
+def typical_radius(fg: np.ndarray, min_area: int) -> float:
+    labels, count = ndi.label(fg, structure=np.ones((3, 3)))
+    if count == 0:
+        return 0.0
+    index = np.arange(1, count + 1)
+    depth = ndi.maximum(ndi.distance_transform_edt(fg), labels, index)
+    areas = ndi.sum_labels(fg, labels, index)
+    keep = areas >= min_area
+    order = np.argsort(depth[keep])
+    weights = np.cumsum(areas[keep][order])
+    return float(depth[keep][order][np.searchsorted(weights, weights[-1] / 2.0)])
 
+
+def detect_watershed(method: WatershedBaseline) -> Bare:
     def run(image: np.ndarray) -> np.ndarray:
-        components = otsu(image)
+        gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+        radius = typical_radius(otsu_foreground(gray, method.settings), method.min_area)
+        sigma = min(method.smooth * radius, 4.0)
+        if sigma >= 0.5:
+            gray = gaussian(gray.astype(np.float32), round(sigma, 1), preserve_range=True)
+        components = regions_of(otsu_foreground(gray, method.settings), method.min_area)
         fg = components > 0
-        distance = cv2.distanceTransform(fg.astype(np.uint8), cv2.DIST_L2, 5)
+        distance = ndi.distance_transform_edt(fg)
         peaks = peak_local_max(
             distance,
-            min_distance=method.min_distance,
+            min_distance=max(1, round(method.min_distance * radius)),
             threshold_abs=method.min_radius,
             labels=components,
             exclude_border=False,
         )
+        if method.dynamic > 0:
+            peaks = peaks[h_maxima(distance, method.dynamic * radius)[tuple(peaks.T)] > 0]
         markers = np.zeros(fg.shape, np.int32)
         markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
         labels = watershed(-distance, markers, mask=fg)
@@ -174,10 +222,33 @@ def detect_watershed(method: WatershedBaseline) -> Bare:
     return run
 
 
+def detect_ridge(method: RidgeBaseline) -> Bare:
+    settings = method.settings
+    sides = {"dark": (True,), "bright": (False,), "both": (True, False)}[settings["polarity"]]
+
+    def run(image: np.ndarray) -> np.ndarray:
+        gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+        response = np.maximum.reduce(
+            [sato(gray, sigmas=settings["scales"], black_ridges=dark) for dark in sides]
+        )
+        first = threshold_otsu(response)
+        high = settings["high"] * threshold_otsu(response[response > first])
+        lines = apply_hysteresis_threshold(response, settings["low"] * high, high)
+        labels = regions_of(lines, method.min_area)
+        props = regionprops_table(labels, properties=("label", "bbox"))
+        length = np.hypot(props["bbox-2"] - props["bbox-0"], props["bbox-3"] - props["bbox-1"])
+        keep = np.zeros(labels.max() + 1, bool)
+        keep[props["label"][length >= method.min_length]] = True
+        return np.where(keep[labels], labels, 0)
+
+    return run
+
+
 def detect_kmeans(method: KMeansBaseline) -> Bare:
     def run(image: np.ndarray) -> np.ndarray:
         lab = cv2.cvtColor(image.astype(np.float32) / 255, cv2.COLOR_RGB2Lab)
-        lab = flatten(lab, method.flatten_sigma)
+        if method.flatten_sigma:
+            lab = flatten(lab, method.flatten_sigma)
         h, w = lab.shape[:2]
         step = max(1, int(np.ceil(np.sqrt(h * w / method.max_pixels))))
         sample = np.ascontiguousarray(lab[::step, ::step].reshape(-1, 3))
@@ -191,7 +262,12 @@ def detect_kmeans(method: KMeansBaseline) -> Bare:
         delta = centers.astype(np.float64) - centers[sizes.argmax()]
         share = sizes / sizes.sum()
         features = np.column_stack([np.log(share + 1e-6), delta, np.linalg.norm(delta, axis=1)])
-        defect = (method.cluster_rule.predict(features) == 1) & (sizes > 0)
+        if method.cluster_rule is None:  # unsupervised rule: the smallest non-empty cluster
+            present = np.flatnonzero(sizes > 0)
+            defect = np.zeros(len(sizes), bool)
+            defect[present[sizes[present].argmin()]] = len(present) >= 2
+        else:
+            defect = (method.cluster_rule.predict(features) == 1) & (sizes > 0)
         return regions_of(defect[clusters], method.min_area)
 
     return run
@@ -202,6 +278,7 @@ CASES: list[tuple[type[RegionBaseline], Callable[..., Bare]]] = [
     (MultiOtsuBaseline, detect_multi_otsu),
     (AdaptiveBaseline, detect_adaptive),
     (WatershedBaseline, detect_watershed),
+    (RidgeBaseline, detect_ridge),
     (KMeansBaseline, detect_kmeans),
 ]
 

@@ -8,7 +8,7 @@ of the (unsmoothed) Otsu foreground, of each region's deepest distance-transform
 of them). Then the Gaussian smoothing sigma is ``smooth x r`` and distance peaks must be
 ``min_distance x r`` px apart (``smooth``, ``min_distance`` given as fractions; a number of
 pixels can be forced with ``smooth_px`` / ``min_distance_px``) and at least ``min_radius``
-px deep (default 2: objects under about 4 px wide, such as scratches, are not split).
+px deep (default 3: objects under about 6 px wide, such as scratches, are not split).
 
 The foreground uses the :class:`~visionseg.baselines.threshold.OtsuBaseline` settings
 (textbook without train data; polarity, flattening and contrast floor fitted on train).
@@ -105,7 +105,7 @@ class WatershedBaseline(OtsuBaseline):
         min_distance: float = 0.5,
         smooth_px: float | None = None,
         min_distance_px: int | None = None,
-        min_radius: float = 2.0,
+        min_radius: float = 3.0,
         dynamic: float = 0.05,
         gradient_level: float = 0.1,
         compactness: float = 0.0,
