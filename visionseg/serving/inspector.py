@@ -7,6 +7,7 @@ the service runs one inspection at a time).
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -22,6 +23,8 @@ from visionseg.inference.runner import PostProcess, judge_one
 from visionseg.inference.writers import write_outputs
 from visionseg.monitor.reference import LineReference
 from visionseg.monitor.window import MonitorStatus, RollingMonitor
+
+log = logging.getLogger(__name__)
 
 #: Stages timed for every image, in order; ``decode`` is timed by the caller.
 STAGES = ("decode", "predict", "postprocess", "monitor", "write")
@@ -97,8 +100,13 @@ class Inspector:
         return list(self.method.classes)
 
     def warm_up(self, size: int = 64) -> None:
-        """Run the method once on a grey image (lazy initialisation before the first part)."""
-        self.method.predict(np.full((size, size, 3), 128, dtype=np.uint8))
+        """Run the method once on a noise image, so lazy initialisation (threads, kernels)
+        is not paid by the first part; a failure is only logged (the parts will tell)."""
+        noise = np.random.default_rng(0).integers(0, 256, (size, size, 3), dtype=np.uint8)
+        try:
+            self.method.predict(noise)
+        except Exception as err:  # noqa: BLE001 - a warm-up, not an inspection
+            log.warning("warm-up prediction failed: %s: %s", type(err).__name__, err)
 
     def inspect(self, image: np.ndarray, name: str, decode_ms: float = 0.0) -> Inspection:
         """Predict, post-process and judge ``image``; update the monitor with it."""
