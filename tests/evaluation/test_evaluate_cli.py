@@ -134,3 +134,60 @@ def test_ground_truth_instances_come_from_the_instance_folder(tmp_path, project_
     # ground truth is the one connected region: one half-bar matches it (IoU exactly 0.5),
     # the other is a false positive. From connected regions alone it would be 3 TP, 3 FP.
     assert instances["tp"] == 5 and instances["fn"] == 0 and instances["fp"] == 1
+
+
+OTHER_CLASSES = ["background", "crack", "pit"]
+
+
+@pytest.fixture
+def checkpoint_with_other_classes(monkeypatch, tmp_path):
+    """ckpt=... loads a method trained on other class names than data.classes."""
+    from toy_methods import DarkSpots
+
+    import visionseg.apps.evaluate as app
+
+    monkeypatch.setattr(app, "load_checkpoints", lambda paths, *a, **k: [
+        DarkSpots(classes=OTHER_CLASSES, name="trained") for _ in paths])
+    return tmp_path / "model.ckpt"
+
+
+def test_checkpoint_classes_never_silently_replace_the_declared_ones(
+    data, tmp_path, capsys, checkpoint_with_other_classes
+):
+    root, _, _ = data
+    out = tmp_path / "out"
+    ckpt = f"ckpt={checkpoint_with_other_classes}"
+    assert run(_cfg(root, out, ckpt, "baselines=[]")) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and str(OTHER_CLASSES) in err
+    assert str(["background", "scratch", "spot", "stain"]) in err and "data.classes=null" in err
+    assert not out.exists()
+    assert run(_cfg(root, out, ckpt, "baselines=[dark]", "data.classes=null")) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["classes"] == OTHER_CLASSES and set(metrics["methods"]) == {"trained", "dark"}
+
+
+def test_data_classes_null_needs_a_checkpoint(data, tmp_path, capsys):
+    root, _, _ = data
+    assert run(_cfg(root, tmp_path / "out", "baselines=[dark]", "data.classes=null")) == 2
+    assert "data.classes=null" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("where", ["inside_file", "is_file"])
+def test_an_unwritable_output_stops_before_any_work(where, data, tmp_path, capsys):
+    root, _, _ = data
+    blocker = tmp_path / "results.txt"
+    blocker.write_text("not a folder")
+    out = blocker / "run1" if where == "inside_file" else blocker
+    # an unknown baseline too: the output is checked first, before anything is built
+    assert run(_cfg(root, out, "baselines=[dark,otsu_typo]")) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: output={out} ") and "existing file, not a folder" in err
+    assert err.count("\n") == 1 and blocker.read_text() == "not a folder"
+
+
+def test_out_of_range_rules_are_one_clear_message(data, tmp_path, capsys):
+    root, _, _ = data
+    assert run(_cfg(root, tmp_path / "out", "baselines=[dark]", "rules.defect_iou=1.5")) == 2
+    assert capsys.readouterr().err == ("error: rules.defect_iou must be a number in (0, 1], "
+                                       "got 1.5\n")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from sklearn.metrics import confusion_matrix
@@ -156,3 +158,21 @@ def test_settings_are_checked():
 def test_out_of_range_settings_name_the_setting(field, value):
     with pytest.raises(ConfigError, match=f"rules.{field} must be"):
         EvalSettings.from_any({field: value})
+
+
+def test_mask_ap_of_tied_scores_is_a_range_everywhere(data, tmp_path):
+    from toy_methods import FlatScores
+
+    from visionseg.report.writer import write_report
+
+    _, test, _ = data
+    results = evaluate([FlatScores()], test, CLASSES)
+    ap = results.entry("flat", "none").instances.mask_ap
+    assert ap.ap.varies and ap.ap.low < ap.ap.high and ap.distinct_scores == 1
+    write_report(results, tmp_path)
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    inst = metrics["methods"]["flat"]["none"]["instances"]
+    assert inst["AP"] is None and inst["AP_range"] == pytest.approx([ap.ap.low, ap.ap.high])
+    assert "cannot rank" in inst["note"] and metrics["ranking"][0]["AP"] is None
+    ranking = (tmp_path / "report.md").read_text().split("### Ranking")[1].split("###")[0]
+    assert f"{ap.ap.low:.3f}–{ap.ap.high:.3f} (tie order)" in ranking

@@ -123,3 +123,18 @@ class TwoBars(DarkSpots):
         labels = np.searchsorted([0, *present], labels).astype(np.int32) * (labels > 0)
         inst = Instances(labels, np.ones(len(present), np.int64), np.full(len(present), 0.9))
         return Prediction((labels > 0).astype(np.uint8), instances=inst)
+
+
+class FlatScores(DarkSpots):
+    """Bright bars and dark squares both called scratch instances, every one scoring 1.0:
+    scores that cannot rank right detections above wrong ones."""
+
+    name = "flat"
+
+    def predict(self, image):
+        self.calls += 1
+        value = image[..., 0]
+        mask = np.where((value > 200) | (value < 60), 1, 0).astype(np.uint8)
+        inst = semantic_instances(mask, len(self.classes))
+        inst.scores = np.ones(len(inst))
+        return Prediction(mask, instances=inst)
