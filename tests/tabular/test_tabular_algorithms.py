@@ -45,7 +45,7 @@ def make(name: str, k: int = 3) -> Clusterer:
 
 def test_every_config_is_listed():
     assert set(ALGORITHMS) == {"autoencoder", "gmm", "gower", "hdbscan", "kmeans",
-                               "kprototypes", "minibatch_kmeans", "spectral", "ward"}
+                               "kprototypes", "minibatch_kmeans", "spectral", "ward", "dbscan"}
 
 
 @pytest.mark.parametrize("name", ALGORITHMS)

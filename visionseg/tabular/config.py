@@ -47,6 +47,7 @@ RANGES: dict[str, tuple[float, float, bool]] = {
     "k_selection.gap_sample": (10, 10**6, True),
     "k_selection.min_stability": (-1.0, 1.0, False),
     "k_selection.stability_rounds": (0, 100, True),
+    "k_selection.stability_sample": (10, 10**6, True),
     "stability.rounds": (0, 1000, True),
     "stability.sample": (10, 10**7, True),
     "cohorts.max_months": (1, 240, True),

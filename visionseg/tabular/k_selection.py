@@ -7,29 +7,13 @@ Calinski-Harabasz, the gap statistic (Tibshirani et al. 2001, K-Means against un
 references in the principal-component box), BIC/AIC for mixtures, and the smallest segment's
 share of customers.
 
-The ``k=auto`` rule. Silhouette alone favours K=2 (one split along the main axis of
-variation), which is rarely useful to a marketer, so the rule asks three questions in turn:
-
-1. How many segments are worth having? Two criteria nominate a K. The **elbow** K_e: the
-   first K after which one more segment explains less than ``min_gain`` (5%) more of the
-   total variance (diminishing returns). The **gap statistic** K_g: the smallest K with
-   Gap(K) >= Gap(K+1) - s(K+1) (structure beyond what uniform data would show).
-2. Is every segment big enough to act on? A K is admissible only if its smallest segment
-   holds at least ``min_segment_share`` (3%) of the customers.
-3. Which admissible nominee separates best? The one with the best mean rank (over the whole
-   K range) on silhouette, Davies-Bouldin and Calinski-Harabasz, plus BIC for mixtures;
-   ties go to the smaller K.
-
-If neither nominee is admissible, the largest admissible K below the smaller nominee is
-taken, else the smallest admissible K above it; if no K of the range is admissible, the K
-whose smallest segment is largest. The returned reason states each step with its numbers.
+The ``k=auto`` rule itself is in :mod:`visionseg.tabular.k_rule`.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -40,20 +24,8 @@ from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silho
 
 from visionseg.tabular.algorithms.base import NOISE, Clusterer, take
 from visionseg.tabular.errors import TabularInputError
-
-RANK_CRITERIA = {"silhouette": False, "davies_bouldin": True, "calinski_harabasz": False,
-                 "bic": True}
-
-
-@dataclass
-class KSelection:
-    """The K table, the chosen K and why."""
-
-    table: pd.DataFrame
-    k: int
-    reason: str
-    elbow_k: int | None = None
-    gap_k: int | None = None
+from visionseg.tabular.k_rule import KSelection, choose_k, elbow_choice, gap_choice
+from visionseg.tabular.stability import bootstrap_stability
 
 
 def within_ss(X: np.ndarray, labels: np.ndarray) -> float:
@@ -141,25 +113,6 @@ def gap_statistic(X: np.ndarray, ks: Sequence[int], references: int = 5,
     return pd.DataFrame(rows)
 
 
-def gap_choice(gaps: pd.DataFrame) -> int:
-    """Smallest K with Gap(K) >= Gap(K+1) - s(K+1); the largest K if none."""
-    gaps = gaps.sort_values("k").reset_index(drop=True)
-    for i in range(len(gaps) - 1):
-        if gaps.loc[i, "gap"] >= gaps.loc[i + 1, "gap"] - gaps.loc[i + 1, "gap_se"]:
-            return int(gaps.loc[i, "k"])
-    return int(gaps["k"].iloc[-1])
-
-
-def elbow_choice(table: pd.DataFrame, min_gain: float) -> int:
-    """First K after which one more segment explains less than ``min_gain`` more variance."""
-    ks = table["k"].to_numpy()
-    gains = table["gain"].to_numpy()
-    for i in range(len(ks) - 1):
-        if ks[i + 1] == ks[i] + 1 and gains[i + 1] < min_gain:
-            return int(ks[i])
-    return int(ks[-1])
-
-
 def evaluate_k_range(
     X: np.ndarray,
     fit: Callable[[int], Clusterer],
@@ -203,83 +156,28 @@ def evaluate_k_range(
     return table
 
 
-def choose_k(table: pd.DataFrame, min_segment_share: float = 0.03,
-             min_gain: float = 0.05) -> KSelection:
-    """Apply the ``k=auto`` rule of this module's docstring to a table from
-    :func:`evaluate_k_range`; the table gains ``admissible``, ``mean_rank`` and ``chosen``."""
-    table = table.copy()
-    table["admissible"] = table["min_share"] >= min_segment_share
-    k_e = elbow_choice(table, min_gain)
-    k_g = None
-    if "gap" in table and table["gap"].notna().any():
-        gaps = pd.concat([pd.DataFrame({"k": [1], "gap": [table.attrs.get("gap_k1", np.nan)],
-                                        "gap_se": [table.attrs.get("gap_se_k1", np.nan)]}),
-                          table[["k", "gap", "gap_se"]]], ignore_index=True)
-        k_g = gap_choice(gaps.dropna())
-    nominees = sorted({k_e} if k_g is None or k_g not in set(table["k"]) else {k_e, k_g})
-    ranks = []
-    used = []
-    for col, ascending in RANK_CRITERIA.items():
-        if col in table and table[col].notna().any():
-            ranks.append(table[col].rank(ascending=ascending, method="min", na_option="bottom"))
-            used.append(col.replace("_", "-"))
-    table["mean_rank"] = pd.concat(ranks, axis=1).mean(axis=1)
-    if k_e < int(table["k"].max()):
-        elbow_text = (f"the elbow is at K={k_e} (one more segment adds only "
-                      f"{_gain_after(table, k_e):.1%} of the variance, below {min_gain:.0%})")
-    else:
-        elbow_text = (f"each segment up to K={k_e}, the top of the range, still adds at least "
-                      f"{min_gain:.0%} of the variance (no elbow inside the range)")
-    gap_text = (f"the gap statistic suggests K={k_g}" if k_g is not None
-                else "no gap statistic was computed")
-    if k_g is not None and k_g not in set(table["k"]):
-        gap_text += " (outside the range, so not a candidate)"
-    candidates = table[table["k"].isin(nominees) & table["admissible"]]
-    if len(candidates):
-        best = candidates.sort_values(["mean_rank", "k"]).iloc[0]
-        k = int(best["k"])
-        choice = ("the only candidate" if len(nominees) == 1 else
-                  f"of K={' and K='.join(str(n) for n in nominees)}, K={k} has the better "
-                  f"mean rank over {', '.join(used)}")
-        reason = (f"K={k}: {elbow_text}; {gap_text}; every segment holds at least "
-                  f"{min_segment_share:.0%} of customers (smallest {best['min_share']:.1%}); "
-                  f"{choice} (silhouette {best['silhouette']:.3f}).")
-    else:
-        low = min(nominees)
-        below = table[(table["k"] < low) & table["admissible"]]
-        above = table[(table["k"] > low) & table["admissible"]]
-        if len(below):
-            k = int(below["k"].max())
-            why = f"the largest admissible K below {low}"
-        elif len(above):
-            k = int(above["k"].min())
-            why = f"the smallest admissible K above {low}"
-        else:
-            k = int(table.sort_values(["min_share", "k"], ascending=[False, True])["k"].iloc[0])
-            why = (f"the K with the largest smallest segment, as no K of the range gives every "
-                   f"segment {min_segment_share:.0%} of customers")
-        reason = (f"K={k}: {elbow_text}; {gap_text}; but at K={' and K='.join(map(str, nominees))}"
-                  f" some segment holds less than {min_segment_share:.0%} of customers, so K={k}"
-                  f" is {why}.")
-    best_sil = table.loc[table["silhouette"].idxmax()] if table["silhouette"].notna().any() \
-        else None
-    if best_sil is not None and int(best_sil["k"]) != k:
-        reason += (f" Silhouette alone would pick K={int(best_sil['k'])} "
-                   f"({best_sil['silhouette']:.3f}).")
-    table["chosen"] = table["k"] == k
-    return KSelection(table=table, k=k, reason=reason, elbow_k=k_e, gap_k=k_g)
-
-
-def _gain_after(table: pd.DataFrame, k: int) -> float:
-    nxt = table.loc[table["k"] == k + 1, "gain"]
-    return float(nxt.iloc[0]) if len(nxt) and pd.notna(nxt.iloc[0]) else 0.0
-
-
 def sample_rows(n: int, size: int, seed: int) -> np.ndarray:
     """Sorted positions of ``size`` random rows of ``n`` (all rows when ``n <= size``)."""
     if n <= size:
         return np.arange(n)
     return np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
+
+
+def _stability_check(data: np.ndarray | pd.DataFrame, make: Callable[[int], Clusterer],
+                     kcfg: Mapping[str, Any], seed: int) -> Callable[[int], float] | None:
+    """``ari(k)``: mean bootstrap ARI of K segments on a sample (None when disabled)."""
+    rounds = int(kcfg["stability_rounds"])
+    if rounds == 0:
+        return None
+    rows = sample_rows(len(data), int(kcfg["stability_sample"]), seed + 1)
+    sample = take(data, rows)
+
+    def ari(k: int) -> float:
+        reference = make(k).fit(sample).labels_
+        return bootstrap_stability(sample, reference, lambda: make(k), rounds, len(rows),
+                                   seed).ari_mean
+
+    return ari
 
 
 def select_k(matrix: np.ndarray, data: np.ndarray | pd.DataFrame,
@@ -308,10 +206,17 @@ def select_k(matrix: np.ndarray, data: np.ndarray | pd.DataFrame,
             f"only {len(matrix)} customers: too few to evaluate any K from {k_min} to "
             f"{kcfg['k_max']}")
     table = evaluate_k_range(sub_matrix, lambda k: make(k).fit(sub_data), ks, **common)
-    auto = choose_k(table, float(kcfg["min_segment_share"]), float(kcfg["min_gain"]))
+    auto = choose_k(table, float(kcfg["min_segment_share"]), float(kcfg["min_gain"]),
+                    _stability_check(data, make, kcfg, seed), float(kcfg["min_stability"]),
+                    bool(kcfg["bic_nominates"]))
     if k_wanted is None:
         return auto
     auto.table["chosen"] = auto.table["k"] == k_wanted
     return KSelection(table=auto.table, k=k_wanted, elbow_k=auto.elbow_k, gap_k=auto.gap_k,
+                      bic_k=auto.bic_k,
                       reason=f"K={k_wanted} fixed by the configuration (k={k_wanted}); the "
                              f"k=auto rule would say: {auto.reason}")
+
+
+__all__ = ["KSelection", "choose_k", "elbow_choice", "evaluate_k_range", "gap_choice",
+           "sample_rows", "select_k", "separation_scores"]

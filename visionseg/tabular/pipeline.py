@@ -11,18 +11,18 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from hydra.utils import instantiate
 
 from visionseg.tabular import cohorts as cohort_tables
 from visionseg.tabular.algorithms.base import NOISE, Clusterer, apply_mapping
 from visionseg.tabular.cleaning import ColumnMap, DataQuality, clean_customers, clean_transactions
+from visionseg.tabular.compare import compare_algorithms, fit_algorithm
 from visionseg.tabular.drift import DriftReference
 from visionseg.tabular.errors import TabularInputError
 from visionseg.tabular.features import (
@@ -35,7 +35,7 @@ from visionseg.tabular.features import (
     validation_outcomes,
 )
 from visionseg.tabular.io import ReaderOptions, read_table
-from visionseg.tabular.k_selection import sample_rows, select_k, separation_scores
+from visionseg.tabular.k_selection import sample_rows, separation_scores
 from visionseg.tabular.kpi_tests import kpi_test
 from visionseg.tabular.model import LateRows, SegmentationModel, versions
 from visionseg.tabular.naming import NamingRules, name_segments
@@ -149,19 +149,6 @@ def refuse_degenerate(matrix: np.ndarray, k_wanted: int | None, source: str) -> 
             f"in their features; choose k below {distinct} or k=auto")
 
 
-def clusterer_factory(algorithm_cfg: Any, seed: int) -> Callable[[int], Clusterer]:
-    """``make(k)``: a fresh clusterer of the configured algorithm with ``k`` segments."""
-    def make(k: int) -> Clusterer:
-        clusterer = instantiate(algorithm_cfg, n_clusters=k, random_state=seed, _convert_="all")
-        if not isinstance(clusterer, Clusterer):
-            raise TabularInputError(
-                f"algorithm._target_ must name a visionseg.tabular Clusterer, got "
-                f"{type(clusterer).__name__}")
-        return clusterer
-
-    return make
-
-
 def size_order(raw: np.ndarray) -> dict[int, int]:
     """Raw ids -> 0..k-1 by decreasing size (ties by raw id); noise stays -1."""
     ids, counts = np.unique(raw[raw != NOISE], return_counts=True)
@@ -188,14 +175,18 @@ def fit_segmentation(cfg: Mapping[str, Any]) -> FitResult:
     matrix = preprocessor.fit_transform(features)
     refuse_degenerate(matrix, k_wanted, str(cfg["input"]))
     clock.lap("preprocessing")
-    make = clusterer_factory(cfg["algorithm"], seed)
-    probe = make(2)
-    data = preprocessor.transform_mixed(features) if probe.mixed_input else matrix
-    selection = select_k(matrix, data, make, probe, k_wanted, cfg["k_selection"], seed)
-    clock.lap("K selection")
+    comparison = None
+    if cfg["compare"]:
+        comparison, fitted = compare_algorithms(cfg["compare"], matrix, features, preprocessor,
+                                                k_wanted, cfg, seed)
+        log.info("algorithm: %s", comparison.reason)
+    else:
+        fitted = fit_algorithm(cfg["algorithm"], matrix, features, preprocessor, k_wanted, cfg,
+                               seed)
+    selection, clusterer, make, data = (fitted.selection, fitted.clusterer, fitted.make,
+                                        fitted.data)
     log.info("%s", selection.reason)
-    clusterer = make(selection.k).fit(data)
-    clock.lap(f"{clusterer.name} fit")
+    clock.lap(f"K selection and {clusterer.name} fit")
     raw = clusterer.labels_
     label_map = size_order(raw)
     refresh = None
@@ -215,6 +206,7 @@ def fit_segmentation(cfg: Mapping[str, Any]) -> FitResult:
     result = _describe(cfg, data_set, preprocessor, clusterer, matrix, labels, label_map,
                        numeric, revenue, rules, refresh)
     result.k_selection, result.stability = selection, stability
+    result.comparison = comparison
     if stability is not None:
         result.profiles["stability_jaccard"] = result.profiles["segment"].map(stability.jaccard)
     clock.lap("profiles and tests")

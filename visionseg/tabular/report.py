@@ -108,9 +108,18 @@ def k_section(result: FitResult, images: bool) -> Section:
         "Calinski-Harabasz (and BIC for mixtures) wins. Silhouette alone is not used because "
         "it favours K=2.",
     ]
-    items = [frame_table("k_selection", "Criteria per K", result.k_selection.table)]
+    items = [frame_table("k_selection", "Criteria per K", result.k_selection.table,
+                         note="stability_ari: mean bootstrap ARI of the candidates the rule "
+                              "tried (a K below k_selection.min_stability cannot win)")]
     if images:
         items += _figures(k_selection_figure(result))
+    if result.comparison is not None:
+        paragraphs.insert(0, f"Algorithm chosen by comparison: {result.comparison.reason}")
+        items.insert(0, frame_table(
+            "algorithms", "Algorithms compared on the same customers", result.comparison.table,
+            note="silhouette in each algorithm's own distance (Gower for mixed-data "
+                 "algorithms); small_share: customers in segments under the minimum share or "
+                 "in noise; ranked on silhouette, stability and small_share."))
     return Section("Choosing K", paragraphs, items)
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from visionseg.tabular.cleaning import DataQuality
+from visionseg.tabular.compare import Comparison
 from visionseg.tabular.features import Windows
 from visionseg.tabular.k_selection import KSelection
 from visionseg.tabular.kpi_tests import KpiTest
@@ -41,3 +42,4 @@ class FitResult:
     order_sample: pd.DataFrame | None = None
     refresh: Refresh | None = None
     kpi_tests: list[KpiTest] = field(default_factory=list)
+    comparison: Comparison | None = None

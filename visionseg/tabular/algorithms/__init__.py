@@ -5,6 +5,7 @@ Each ``configs/tabular/algorithm/*.yaml`` names one of these classes in ``_targe
 
 from visionseg.tabular.algorithms.autoencoder import AutoencoderKMeansClusterer
 from visionseg.tabular.algorithms.base import NOISE, Clusterer, apply_mapping, margin_confidence
+from visionseg.tabular.algorithms.dbscan import DBSCANClusterer
 from visionseg.tabular.algorithms.density import HDBSCANClusterer, SpectralClusterer
 from visionseg.tabular.algorithms.hierarchical import GowerClusterer, WardClusterer
 from visionseg.tabular.algorithms.mixed import KPrototypesClusterer
@@ -17,6 +18,7 @@ from visionseg.tabular.algorithms.partitional import (
 __all__ = [
     "NOISE",
     "AutoencoderKMeansClusterer",
+    "DBSCANClusterer",
     "GaussianMixtureClusterer",
     "GowerClusterer",
     "HDBSCANClusterer",

@@ -44,7 +44,7 @@ class HDBSCANClusterer(Clusterer):
             raise TabularInputError(
                 f"hdbscan found no segment (every customer is noise) with min_cluster_size="
                 f"{size}; lower algorithm.min_cluster_size or use another algorithm")
-        self.n_clusters = len(found)
+        self.n_clusters_ = len(found)
         self.min_cluster_size_ = int(size)
         self.vote_ = NeighbourVote(X, labels, model.probabilities_, k=self.min_samples or 5)
         return labels, model.probabilities_
