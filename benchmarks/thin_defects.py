@@ -175,7 +175,7 @@ def baselines(names: list[str]) -> None:
 
 def _figures(entry: dict) -> dict:
     per_class = {name: fig["iou"] for name, fig in entry["per_class"].items()}
-    return {"mIoU": entry["mIoU"], "iou": per_class}
+    return {"mIoU": entry["defect_mIoU"], "iou": per_class}
 
 
 # ----------------------------------------------------------------------------- post hoc
