@@ -2,7 +2,7 @@ import cv2
 import numpy as np
 import pytest
 
-from visionseg.io import ImageReadError, read_image, read_mask, write_json, write_png
+from visionseg.io import ImageReadError, Scale16, read_image, read_mask, write_json, write_png
 from visionseg.io.atomic import atomic_path
 
 
@@ -26,7 +26,7 @@ def test_gray_rgba_16bit_become_uint8_rgb(tmp_path):
     g16 = np.full((4, 4), 0x8000, np.uint16)
     assert (read_image(_write(tmp_path / "s.png", g16)) == 128).all()
     ramp = np.linspace(1000, 4000, 16, dtype=np.uint16).reshape(4, 4)
-    stretched = read_image(_write(tmp_path / "r.tif", ramp), stretch16=True)
+    stretched = read_image(_write(tmp_path / "r.tif", ramp), Scale16("stretch"))
     assert stretched.min() == 0 and stretched.max() == 255
 
 

@@ -17,6 +17,7 @@ from visionseg.data.pairs import TrainPairs
 from visionseg.export.loader import LoadedModel, load_model
 from visionseg.inference.inputs import expand_inputs
 from visionseg.inference.runner import InferenceSettings, run_inference
+from visionseg.io.scale16 import Scale16, trained_scale16
 from visionseg.registry import build_method, chain_from_steps, to_plain
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,19 @@ def build_infer_method(cfg: DictConfig, tile: TileSettings) -> LoadedModel:
     return LoadedModel(method, None, "config")
 
 
+def inference_settings(cfg: DictConfig, trained: Scale16 | None = None) -> InferenceSettings:
+    """infer.py's reading and writing settings, range-checked. 16-bit images are read as
+    ``image16`` says, else as the model's training images were (``trained``), else ``auto``."""
+    threads = cfg.get("io_threads")
+    return InferenceSettings(
+        batch_size=cfg.batch_size,
+        overlays=cfg.overlays,
+        overlay_alpha=cfg.overlay_alpha,
+        **({} if threads is None else {"reader_threads": threads, "writer_threads": threads}),
+        scale16=Scale16.from_dict(to_plain(cfg.get("image16")), default=trained),
+    )
+
+
 def infer(cfg: DictConfig) -> dict[str, Any]:
     if cfg.get("watch"):  # a watched folder: visionseg.serving.watcher
         from visionseg.apps.serve import watch
@@ -51,15 +65,10 @@ def infer(cfg: DictConfig) -> dict[str, Any]:
         return watch(cfg)
     tile = TileSettings.from_dict(to_plain(cfg.tile))
     rule = PartRule.from_dict(to_plain(cfg.decision))
-    settings = InferenceSettings(
-        batch_size=cfg.batch_size,
-        overlays=cfg.overlays,
-        overlay_alpha=cfg.overlay_alpha,
-        **({"reader_threads": cfg.io_threads, "writer_threads": cfg.io_threads}
-           if cfg.get("io_threads") else {}),
-    )
+    inference_settings(cfg)  # range checks before the (slow) model loading
     loaded = build_infer_method(cfg, tile)
     method = loaded.method
+    settings = inference_settings(cfg, trained_scale16(method))
     # A calibrated checkpoint's or an export's rule wins unless decision.* is on the command line.
     choice = choose_rule(loaded.rule, rule, decision_overridden(), loaded.carrier)
     rule = choice.rule

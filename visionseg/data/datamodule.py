@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,9 @@ from torch.utils.data import DataLoader, get_worker_info
 
 from visionseg.data import synthetic
 from visionseg.data.dataset import SegmentationDataset, pad_collate
-from visionseg.data.folder import DatasetError, Sample, audit_samples, list_split
+from visionseg.data.folder import DatasetError, Sample, Survey16, audit_samples, list_split
+from visionseg.data.settings import check_fraction, check_int
+from visionseg.io.scale16 import Scale16
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +65,7 @@ class SegmentationDataModule(L.LightningDataModule):
         train_transform: Callable | None = None,
         eval_transform: Callable | None = None,
         device_transform: Callable | None = None,
-        stretch16: bool = False,
+        image16: Mapping[str, Any] | None = None,
         cache_bytes: int = 0,
         audit: bool = True,
         synthetic: dict[str, Any] | None = None,
@@ -71,20 +73,22 @@ class SegmentationDataModule(L.LightningDataModule):
         super().__init__()
         self.root = Path(root)
         self.classes = list(classes)
-        self.crop_size = crop_size
-        self.batch_size = batch_size
-        self.eval_batch_size = eval_batch_size or batch_size
-        self.num_workers = num_workers
+        self.crop_size = check_int("data.crop_size", crop_size, 16, optional=True)
+        self.batch_size = check_int("data.batch_size", batch_size, 1)
+        self.eval_batch_size = check_int("data.eval_batch_size", eval_batch_size, 1,
+                                         optional=True) or batch_size
+        self.num_workers = check_int("data.num_workers", num_workers, 0)
         self.pin_memory = pin_memory
         self.persistent_workers = persistent_workers and num_workers > 0
+        check_int("data.prefetch_factor", prefetch_factor, 1, optional=True)
         self.prefetch_factor = prefetch_factor if num_workers > 0 else None
-        self.val_fraction = val_fraction
+        self.val_fraction = check_fraction("data.val_fraction", val_fraction, True, True)
         self.seed = seed
         self.train_transform = train_transform
         self.eval_transform = eval_transform
         self.device_transform = device_transform
-        self.stretch16 = stretch16
-        self.cache_bytes = int(cache_bytes)
+        self.scale16 = Scale16.from_dict(image16)
+        self.cache_bytes = check_int("data.cache_bytes", cache_bytes, 0)
         self.audit = audit
         self.synthetic = dict(synthetic) if synthetic else None
         self.splits: dict[str, list[Sample]] = {}
@@ -97,8 +101,15 @@ class SegmentationDataModule(L.LightningDataModule):
     def prepare_data(self) -> None:
         if self.synthetic and Path(self.synthetic.get("root", "")).resolve() == self.root.resolve():
             options = {k: v for k, v in self.synthetic.items() if k != "root"}
-            log.info("Generating the built-in synthetic defect data set in %s", self.root)
+            before = _top_level_state(self.root)
+            if not before:
+                log.info("Generating the built-in synthetic defect data set in %s", self.root)
             synthetic.generate(self.root, **options)
+            if before and _top_level_state(self.root) == before:
+                log.info("Using the built-in synthetic defect data set in %s", self.root)
+            elif before:
+                log.info("Regenerated the built-in synthetic defect data set in %s (its "
+                         "settings changed)", self.root)
 
     def setup(self, stage: str | None = None) -> None:
         if self.splits:
@@ -117,18 +128,30 @@ class SegmentationDataModule(L.LightningDataModule):
         if (self.root / "test").is_dir():
             self.splits["test"] = list_split(self.root, "test")
         if self.audit:
-            problems: list[str] = []
-            for name, samples in self.splits.items():
-                try:
-                    self.audit_report[name] = audit_samples(samples, self.num_classes)
-                except DatasetError as err:
-                    problems.extend(err.problems)
-            if problems:
-                raise DatasetError(
-                    f"{self.root}: {len(problems)} file(s) cannot be used for training "
-                    f"(classes {self.classes})",
-                    problems,
+            self._audit()
+
+    def _audit(self) -> None:
+        """Audit every split (one error listing every bad file) and fix ``image16: auto``
+        to one range for the whole data set, from what the training images hold."""
+        problems: list[str] = []
+        survey = Survey16()
+        for name, samples in self.splits.items():
+            try:
+                self.audit_report[name] = audit_samples(
+                    samples, self.num_classes, survey if name == "train" else None
                 )
+            except DatasetError as err:
+                problems.extend(err.problems)
+        if problems:
+            raise DatasetError(
+                f"{self.root}: {len(problems)} file(s) cannot be used for training "
+                f"(classes {self.classes})",
+                problems,
+            )
+        if survey.images:
+            self.scale16 = self.scale16.resolved(survey.max_value, survey.bits)
+            log.info("16-bit images (%d in train) are read as %s", survey.images,
+                     self.scale16.to_dict())
 
     def _split_off_val(self, train: list[Sample]) -> tuple[list[Sample], list[Sample]]:
         if len(train) < 2:
@@ -146,7 +169,7 @@ class SegmentationDataModule(L.LightningDataModule):
 
     def dataset(self, split: str, train: bool = False) -> SegmentationDataset:
         transform = self.train_transform if train else self.eval_transform
-        dataset = SegmentationDataset(self.splits[split], transform, stretch16=self.stretch16)
+        dataset = SegmentationDataset(self.splits[split], transform, scale16=self.scale16)
         if train and self.cache_bytes and dataset.preload(self.cache_bytes):
             log.info("%s: %d decoded images cached in memory", split, len(dataset))
         return dataset
@@ -183,3 +206,11 @@ class SegmentationDataModule(L.LightningDataModule):
         if "test" not in self.splits:
             raise DatasetError(f"{self.root / 'test'}: no test split")
         return self._loader("test", train=False)
+
+
+def _top_level_state(root: Path) -> dict[str, int]:
+    """Names and modification times of the entries of ``root`` (empty when it is absent):
+    tells whether the synthetic generator wrote anything."""
+    if not root.is_dir():
+        return {}
+    return {p.name: p.stat().st_mtime_ns for p in root.iterdir()}

@@ -17,20 +17,22 @@ from torch.utils.data import Dataset
 
 from visionseg.data.folder import IGNORE_INDEX, Sample
 from visionseg.io.images import read_image, read_mask
+from visionseg.io.scale16 import Scale16
 
 
 class SegmentationDataset(Dataset):
-    """``{"image": uint8 3xHxW, "mask": int64 HxW, "name": str}`` per sample."""
+    """``{"image": uint8 3xHxW, "mask": int64 HxW, "name": str}`` per sample; 16-bit
+    images are read as ``scale16`` says."""
 
     def __init__(
         self,
         samples: Sequence[Sample],
         transform: Callable | None = None,
-        stretch16: bool = False,
+        scale16: Scale16 | None = None,
     ) -> None:
         self.samples = list(samples)
         self.transform = transform
-        self.stretch16 = stretch16
+        self.scale16 = scale16
         self.cache: list[tuple[np.ndarray, np.ndarray]] | None = None
 
     def __len__(self) -> int:
@@ -69,7 +71,7 @@ class SegmentationDataset(Dataset):
 
     def _decode(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         sample = self.samples[index]
-        image = read_image(sample.image, stretch16=self.stretch16)
+        image = read_image(sample.image, self.scale16)
         if sample.mask is None:
             mask = np.full(image.shape[:2], IGNORE_INDEX, np.uint8)
         else:

@@ -12,11 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from visionseg.core.errors import UserError
-from visionseg.io.images import IMAGE_EXTENSIONS, ImageReadError, read_mask
+from visionseg.io.images import IMAGE_EXTENSIONS, ImageReadError, decode_unchanged, read_mask
 
 IGNORE_INDEX = 255
 MAX_LISTED = 20
@@ -91,17 +90,37 @@ def list_split(root: str | Path, split: str, require_masks: bool = True) -> list
     return [Sample(stem, path, masks.get(stem)) for stem, path in images.items()]
 
 
-def _image_size(path: Path) -> tuple[int, int]:
+@dataclass
+class Survey16:
+    """What the audit saw of a split's 16-bit images: how many, their largest value and
+    the most significant bits any file declares (PNG ``sBIT``); fixes ``image16: auto``."""
+
+    images: int = 0
+    max_value: int = 0
+    bits: int | None = None
+
+    def add(self, array: np.ndarray, bits: int | None) -> None:
+        if array.dtype != np.uint16:
+            return
+        self.images += 1
+        self.max_value = max(self.max_value, int(array.max(initial=0)))
+        if bits is not None:
+            self.bits = max(self.bits or 0, bits)
+
+
+def _image_size(path: Path, survey: Survey16 | None = None) -> tuple[int, int]:
     """Height and width of an image, decoding it (and so proving it decodes)."""
-    data = np.fromfile(str(path), dtype=np.uint8)
-    array = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
-    if array is None:
-        raise ImageReadError(path, "cannot be decoded as an image (corrupt or unsupported format)")
+    array, bits = decode_unchanged(path)
+    if survey is not None:
+        survey.add(array, bits)
     return array.shape[0], array.shape[1]
 
 
-def audit_samples(samples: Sequence[Sample], num_classes: int) -> dict[str, object]:
-    """Decode every image and mask once and check what training relies on.
+def audit_samples(
+    samples: Sequence[Sample], num_classes: int, survey: Survey16 | None = None
+) -> dict[str, object]:
+    """Decode every image and mask once and check what training relies on; ``survey``
+    collects what the 16-bit images hold.
 
     Raises DatasetError listing every image that cannot be decoded, every mask whose size
     differs from its image's, and every mask value that is neither a class id nor 255.
@@ -112,7 +131,7 @@ def audit_samples(samples: Sequence[Sample], num_classes: int) -> dict[str, obje
     empty = 0
     for sample in samples:
         try:
-            shape = _image_size(sample.image)
+            shape = _image_size(sample.image, survey)
         except ImageReadError as err:
             problems.append(str(err))
             continue

@@ -20,11 +20,14 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from visionseg.core.errors import ConfigError
 from visionseg.data.datamodule import SegmentationDataModule
 from visionseg.data.dataset import pad_collate
 from visionseg.data.folder import IGNORE_INDEX, DatasetError, Sample
 from visionseg.data.instances import InstanceTargets
+from visionseg.data.settings import check_int
 from visionseg.io.images import read_image, read_mask
+from visionseg.io.scale16 import Scale16
 
 log = logging.getLogger(__name__)
 
@@ -61,13 +64,13 @@ class InstanceDataset(Dataset):
         samples: Sequence[Sample],
         targets: InstanceTargets,
         transform: Callable | None = None,
-        stretch16: bool = False,
+        scale16: Scale16 | None = None,
         min_instance_area: int = 1,
     ) -> None:
         self.samples = list(samples)
         self.targets = targets
         self.transform = transform
-        self.stretch16 = stretch16
+        self.scale16 = scale16
         self.min_instance_area = min_instance_area
 
     def __len__(self) -> int:
@@ -75,7 +78,7 @@ class InstanceDataset(Dataset):
 
     def __getitem__(self, index: int) -> dict:
         sample = self.samples[index]
-        image = read_image(sample.image, stretch16=self.stretch16)
+        image = read_image(sample.image, self.scale16)
         semantic = (read_mask(sample.mask) if sample.mask is not None
                     else np.full(image.shape[:2], IGNORE_INDEX, np.uint8))
         instances = self.targets.read(sample, semantic)
@@ -129,8 +132,10 @@ class InstanceDataModule(SegmentationDataModule):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        check_int("data.components_min_area", components_min_area, 1)
+        check_int("data.min_instance_area", min_instance_area, 0)
         if self.device_transform is not None:
-            raise ValueError(
+            raise ConfigError(
                 "data.device_transform warps semantic masks only; Mask R-CNN targets (boxes, "
                 "instance masks) need train_transform (albumentations): set "
                 "data.device_transform=null"
@@ -162,5 +167,5 @@ class InstanceDataModule(SegmentationDataModule):
     def dataset(self, split: str, train: bool = False) -> InstanceDataset:
         transform = self.train_transform if train else self.eval_transform
         return InstanceDataset(self.splits[split], self.targets, transform,
-                               stretch16=self.stretch16,
+                               scale16=self.scale16,
                                min_instance_area=self.min_instance_area if train else 1)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import glob
-from collections.abc import Iterable
+import os
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from visionseg.core.errors import UserError
@@ -37,8 +39,39 @@ def expand_inputs(spec: str | Iterable[str]) -> list[Path]:
     return list(found)
 
 
-def unique_names(paths: list[Path]) -> list[str]:
-    """Output names (file stems), prefixed with the parent folder where stems collide."""
-    stems = [p.stem for p in paths]
-    counts = {s: stems.count(s) for s in stems}
-    return [f"{p.parent.name}_{p.stem}" if counts[p.stem] > 1 else p.stem for p in paths]
+def unique_names(paths: Sequence[Path]) -> list[str]:
+    """Output names, one per input, distinct, readable and independent of the run.
+
+    An input's name is its file stem when no other input has that stem. Inputs sharing a
+    stem are told apart by what differs between them: their folders relative to the
+    folder they share (``lineA_part``, ``lineB_part``) and, if needed, their extensions
+    (``part_png``, ``part_jpg``). What still collides, ignoring case (case-insensitive
+    disks), gets ``-2``, ``-3``, ... in input order.
+    """
+    groups: dict[str, list[Path]] = defaultdict(list)
+    for path in paths:
+        groups[path.stem.lower()].append(path)
+    names = [_distinct(path, groups[path.stem.lower()]) for path in paths]
+    taken: set[str] = set()
+    unique = []
+    for name in names:
+        candidate, n = name, 1
+        while candidate.lower() in taken:
+            n += 1
+            candidate = f"{name}-{n}"
+        taken.add(candidate.lower())
+        unique.append(candidate)
+    return unique
+
+
+def _distinct(path: Path, group: list[Path]) -> str:
+    if len(group) == 1:
+        return path.stem
+    parts = [path.stem]
+    parents = {p.absolute().parent for p in group}
+    if len(parents) > 1:
+        common = Path(os.path.commonpath([str(p) for p in parents]))
+        parts = [*path.absolute().parent.relative_to(common).parts, path.stem]
+    if len({p.suffix.lower() for p in group}) > 1:
+        parts.append(path.suffix.lower().lstrip("."))
+    return "_".join(parts)

@@ -214,10 +214,9 @@ class _BatchJudge:
             if pred is None:
                 continue
             try:
-                if self.postprocess is not None:
-                    pred = self.postprocess(image, pred)
-                pred = self.rule.apply(pred, classes)
-                record, rows = _judge(path, name, image, pred, classes, self.rule)
+                pred, record, rows = judge_one(
+                    path, name, image, pred, classes, self.rule, self.postprocess
+                )
             except Exception as err:  # one bad image must not stop the batch job
                 self.records.append(_failure(path, name, err))
                 continue

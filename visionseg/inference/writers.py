@@ -76,6 +76,20 @@ def _row(image, classes, class_id, area, bbox, score, instance_id=None) -> dict[
     return row
 
 
+OUTPUT_FOLDERS = ("masks", "overlays", "instances")
+
+
+def output_files(name: str, overlays: bool = True, instances: bool = False) -> dict[str, str]:
+    """The files :func:`write_outputs` writes for the input named ``name``, relative to the
+    output folder: ``{"mask": "masks/NAME.png", "overlay": ..., "instances": ...}``."""
+    files = {"mask": f"masks/{name}.png"}
+    if overlays:
+        files["overlay"] = f"overlays/{name}.png"
+    if instances:
+        files["instances"] = f"instances/{name}.png"
+    return files
+
+
 def write_outputs(
     output_dir: Path,
     name: str,
@@ -86,13 +100,12 @@ def write_outputs(
     alpha: float = 0.5,
 ) -> None:
     """``masks/NAME.png`` (class ids), ``overlays/NAME.png``, ``instances/NAME.png`` (uint16)."""
-    write_png(output_dir / "masks" / f"{name}.png", pred.mask, rgb=False)
+    files = output_files(name, overlays, pred.instances is not None)
+    write_png(output_dir / files["mask"], pred.mask, rgb=False)
     if overlays:
-        write_png(
-            output_dir / "overlays" / f"{name}.png", overlay(image, pred.mask, num_classes, alpha)
-        )
+        write_png(output_dir / files["overlay"], overlay(image, pred.mask, num_classes, alpha))
     if pred.instances is not None:
         labels = pred.instances.labels
         if labels.max(initial=0) > np.iinfo(np.uint16).max:
             raise ValueError(f"{name}: more than 65535 instances cannot be stored as uint16")
-        write_png(output_dir / "instances" / f"{name}.png", labels.astype(np.uint16), rgb=False)
+        write_png(output_dir / files["instances"], labels.astype(np.uint16), rgb=False)

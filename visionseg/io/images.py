@@ -4,9 +4,8 @@ Every image becomes an ``H x W x 3`` uint8 RGB array:
 
 - grayscale (8 or 16 bit) is replicated to three channels;
 - RGBA drops its alpha channel (factory cameras do not use transparency);
-- 16-bit data is mapped linearly to 8 bit over the full 0..65535 range, or, with
-  ``stretch16=True``, over the image's 0.5-99.5 percentile range (for 10/12-bit sensors
-  stored in 16-bit containers);
+- 16-bit data is mapped to 8 bit as its :class:`~visionseg.io.scale16.Scale16` policy says
+  (by default from its real bit depth, so a 12-bit camera's 0..4095 fills 0..255);
 - float TIFFs are clipped to [0, 1] and scaled to 0..255.
 
 Masks are read unchanged as ``H x W`` uint8 class ids.
@@ -21,7 +20,8 @@ import cv2
 import numpy as np
 
 from visionseg.core.errors import UserError
-from visionseg.io.atomic import atomic_path
+from visionseg.io.atomic import write_bytes
+from visionseg.io.scale16 import Scale16, png_significant_bits
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 
@@ -35,28 +35,39 @@ class ImageReadError(UserError):
         super().__init__(f"{path}: {reason}")
 
 
-def _imread(path: Path, flags: int) -> np.ndarray:
+def _read_bytes(path: Path) -> np.ndarray:
     if not path.is_file():
         raise ImageReadError(path, "file not found")
     data = np.fromfile(str(path), dtype=np.uint8)
     if data.size == 0:
         raise ImageReadError(path, "file is empty")
+    return data
+
+
+def _decode(path: Path, data: np.ndarray, flags: int) -> np.ndarray:
     array = cv2.imdecode(data, flags)
-    if array is None:
+    if array is None or array.size == 0:
         raise ImageReadError(path, "cannot be decoded as an image (corrupt or unsupported format)")
     return array
 
 
-def to_uint8(array: np.ndarray, stretch16: bool = False) -> np.ndarray:
-    """Map an integer or float image to uint8 as described in the module docstring."""
+def decode_unchanged(path: str | os.PathLike) -> tuple[np.ndarray, int | None]:
+    """The image as stored (any dtype and channel count) and its significant bits per
+    sample when the file says (PNG ``sBIT``); ImageReadError if unusable."""
+    path = Path(path)
+    data = _read_bytes(path)
+    return _decode(path, data, cv2.IMREAD_UNCHANGED), png_significant_bits(data)
+
+
+def to_uint8(
+    array: np.ndarray, scale16: Scale16 | None = None, bits: int | None = None
+) -> np.ndarray:
+    """Map an integer or float image to uint8 as described in the module docstring;
+    ``bits`` is the file's significant bits (16-bit images only)."""
     if array.dtype == np.uint8:
         return array
     if array.dtype == np.uint16:
-        if stretch16:
-            lo, hi = np.percentile(array, (0.5, 99.5))
-            scaled = (array.astype(np.float32) - lo) * (255.0 / max(float(hi - lo), 1.0))
-            return np.clip(scaled, 0, 255).astype(np.uint8)
-        return (array >> 8).astype(np.uint8)
+        return (scale16 or Scale16()).apply(array, bits)
     if np.issubdtype(array.dtype, np.floating):
         return (np.clip(np.nan_to_num(array), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
     info = np.iinfo(array.dtype)
@@ -64,11 +75,14 @@ def to_uint8(array: np.ndarray, stretch16: bool = False) -> np.ndarray:
     return scaled.astype(np.uint8)
 
 
-def read_image(path: str | os.PathLike, stretch16: bool = False) -> np.ndarray:
-    """Read any supported image as ``H x W x 3`` uint8 RGB; raise ImageReadError if unusable."""
+def read_image(path: str | os.PathLike, scale16: Scale16 | None = None) -> np.ndarray:
+    """Read any supported image as ``H x W x 3`` uint8 RGB; raise ImageReadError if unusable.
+
+    ``scale16``: how 16-bit images become 8-bit (default: :class:`Scale16` ``auto``).
+    """
     path = Path(path)
-    array = _imread(path, cv2.IMREAD_UNCHANGED)
-    array = to_uint8(array, stretch16=stretch16)
+    array, bits = decode_unchanged(path)
+    array = to_uint8(array, scale16, bits)
     if array.ndim == 2:
         return np.ascontiguousarray(np.repeat(array[:, :, None], 3, axis=2))
     if array.ndim != 3 or array.shape[2] not in (1, 3, 4):
@@ -82,7 +96,7 @@ def read_image(path: str | os.PathLike, stretch16: bool = False) -> np.ndarray:
 def read_mask(path: str | os.PathLike) -> np.ndarray:
     """Read a class-id mask as ``H x W`` uint8; raise ImageReadError if it is not one."""
     path = Path(path)
-    array = _imread(path, cv2.IMREAD_UNCHANGED)
+    array = _decode(path, _read_bytes(path), cv2.IMREAD_UNCHANGED)
     if array.ndim == 3:
         channels = array.shape[2]
         if (
@@ -106,6 +120,7 @@ def write_png(path: str | os.PathLike, array: np.ndarray, rgb: bool = True) -> N
     """Write ``array`` (2-D, or RGB when ``rgb``) as PNG atomically."""
     if array.ndim == 3 and rgb:
         array = array[:, :, ::-1]
-    with atomic_path(path, suffix=".png") as tmp:
-        if not cv2.imwrite(str(tmp), np.ascontiguousarray(array)):
-            raise OSError(f"{path}: OpenCV could not write the PNG")
+    ok, encoded = cv2.imencode(".png", np.ascontiguousarray(array))
+    if not ok:
+        raise OSError(f"{path}: OpenCV could not encode the PNG")
+    write_bytes(path, encoded.tobytes())

@@ -21,6 +21,7 @@ from visionseg.core.errors import UserError
 from visionseg.core.method import Method
 from visionseg.core.verdict import PartRule
 from visionseg.io.atomic import atomic_path
+from visionseg.io.scale16 import Scale16
 
 
 class CheckpointError(UserError):
@@ -66,7 +67,8 @@ MOVED_MODULES = {
 
 def load_method(path: str | os.PathLike, device: str = "auto", **overrides: Any) -> Method:
     """A trained checkpoint as a Method named after its file; ``overrides`` go to the Method
-    (``tile_size``, ``tile_overlap``, ``batch_size``, ``name``, ...)."""
+    (``tile_size``, ``tile_overlap``, ``batch_size``, ``name``, ...). The Method's
+    ``scale16`` says how its training images were read (:func:`stored_scale16`)."""
     checkpoint = read_checkpoint(path)
     module_path = checkpoint["visionseg"]["module"]
     module_path = MOVED_MODULES.get(module_path, module_path)
@@ -77,11 +79,20 @@ def load_method(path: str | os.PathLike, device: str = "auto", **overrides: Any)
         raise CheckpointError(f"{path}: written by unknown model class {module_path}") from err
     overrides.setdefault("name", _default_name(Path(path)))
     try:
-        return cls.method_from_checkpoint(checkpoint, device=device, **overrides)
+        method = cls.method_from_checkpoint(checkpoint, device=device, **overrides)
     except RuntimeError as err:
         if "state_dict" in str(err) or "size mismatch" in str(err):
             raise CheckpointError(f"{path}: weights do not fit the model it describes") from err
         raise
+    method.scale16 = stored_scale16(checkpoint)
+    return method
+
+
+def stored_scale16(checkpoint: dict[str, Any]) -> Scale16:
+    """How the checkpoint's training images were read from 16-bit files: its stored
+    ``image16``; ``full`` (0..65535) for checkpoints written before the policy existed."""
+    value = checkpoint["visionseg"].get("image16")
+    return Scale16.from_dict(value) if value else Scale16("full")
 
 
 def carried_rule(path: str | os.PathLike) -> PartRule | None:

@@ -64,6 +64,15 @@ def checkpoint_meta(
         "classes": module.classes,
         "net": module.net.config,
         "image_size": module.hparams.image_size,
+        "image16": _training_scale16(module),
         "decision": decision,
         **extra,
     }
+
+
+def _training_scale16(module: L.LightningModule) -> dict[str, Any] | None:
+    """How the training images were read from 16-bit files (the data module's resolved
+    ``Scale16``), so infer.py and evaluate.py read theirs the same way; None without one."""
+    trainer = getattr(module, "_trainer", None)
+    scale16 = getattr(getattr(trainer, "datamodule", None), "scale16", None)
+    return scale16.to_dict() if scale16 is not None else None

@@ -7,18 +7,42 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
+from lightning.pytorch.callbacks import ProgressBar
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
+from visionseg.core.errors import UserError
 from visionseg.io.atomic import write_json, write_text
 from visionseg.io.manifest import build_manifest
+from visionseg.training.resume import clear_partial_checkpoints, keep_csv_history, resume_point
 
 log = logging.getLogger(__name__)
 
 
+def _build(node: Any, **kwargs: Any) -> Any:
+    """``instantiate``, letting a user error raised by the target (a setting out of range)
+    through as itself, not wrapped in Hydra's InstantiationException."""
+    try:
+        return instantiate(node, **kwargs)
+    except InstantiationException as err:
+        if isinstance(err.__cause__, UserError):
+            raise err.__cause__ from None
+        raise
+
+
 def _instantiate_dict(cfg: DictConfig | None) -> list[Any]:
-    return [instantiate(c) for c in (cfg or {}).values() if c is not None and "_target_" in c]
+    return [_build(c) for c in (cfg or {}).values() if c is not None and "_target_" in c]
+
+
+def _callbacks(cfg: DictConfig) -> list[Any]:
+    """The configured callbacks; progress bars are left out when the trainer has
+    ``enable_progress_bar: false`` (Lightning refuses the pair)."""
+    callbacks = _instantiate_dict(cfg.get("callbacks"))
+    if cfg.trainer.get("enable_progress_bar", True):
+        return callbacks
+    return [c for c in callbacks if not isinstance(c, ProgressBar)]
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
@@ -33,8 +57,11 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     main_process = rank_zero_only.rank == 0
     resolved = OmegaConf.to_container(cfg, resolve=True)
     L.seed_everything(cfg.seed, workers=True)
+    resume = resume_point(cfg.ckpt_path) if cfg.get("ckpt_path") else None
+    if main_process:
+        clear_partial_checkpoints(output_dir)
 
-    datamodule = instantiate(cfg.data)
+    datamodule = _build(cfg.data)
     if main_process:
         write_text(output_dir / "config.yaml", OmegaConf.to_yaml(resolved))
         datamodule.prepare_data()
@@ -45,10 +72,12 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         manifest["data_audit"] = datamodule.audit_report
         write_json(output_dir / "manifest.json", manifest)
 
-    model = instantiate(cfg.model)
-    callbacks = _instantiate_dict(cfg.get("callbacks"))
+    model = _build(cfg.model)
+    callbacks = _callbacks(cfg)
     loggers = _instantiate_dict(cfg.get("logger"))
-    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    if resume is not None and main_process:
+        keep_csv_history(loggers, resume)
+    trainer: L.Trainer = _build(cfg.trainer, callbacks=callbacks, logger=loggers or False)
 
     if cfg.get("train", True):
         trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
