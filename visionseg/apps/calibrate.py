@@ -77,6 +77,11 @@ def calibrate_for_evaluation(
         sweep = sweep_split(method, samples, classes, grid, rule, split, chain,
                             extra_rules=[rule])
         point = choose(sweep, grid, target, classes)
+        if point.escapes == point.defective or point.false_rejects == point.good:
+            log.warning("%s: the chosen rule judges every %s part %s on %s: the target "
+                        "leaves no useful rule", method.name,
+                        "defective" if point.escapes == point.defective else "good",
+                        "OK" if point.escapes == point.defective else "NG", split)
         default_test, chosen_test = part_confusion(method, evaluated, classes,
                                                    [rule, point.rule], rule, chain)
         found.append(MethodCalibration(
@@ -102,8 +107,11 @@ def slug(name: str) -> str:
 def _write(out: Path, found: list[MethodCalibration], checkpoints: list[str],
            cfg: DictConfig) -> None:
     when = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stems: list[str] = []
     for i, item in enumerate(found):
         stem = slug(item.method)
+        stem = stem if stem not in stems else f"{stem}_{i + 1}"
+        stems.append(stem)
         c = item.chosen_counts
         comment = [
             f"Part rule of {item.method} calibrated {when} on split '{item.split}' of "

@@ -10,7 +10,7 @@ from omegaconf import DictConfig
 from visionseg.calibration.store import choose_rule, decision_overridden
 from visionseg.core.tiling import TileSettings
 from visionseg.core.verdict import PartRule
-from visionseg.export.errors import ExportError
+from visionseg.export.errors import ExportError, require_onnx
 from visionseg.export.metadata import ExportMetadata
 from visionseg.export.onnx_export import FORMATS, ExportRequest, export_model
 from visionseg.registry import to_plain
@@ -25,8 +25,6 @@ def export(cfg: DictConfig) -> ExportMetadata:
                           f"{', '.join(FORMATS)}")
     ckpt = Path(str(cfg.ckpt))
     configured = PartRule.from_dict(to_plain(cfg.decision))
-    from visionseg.export.errors import require_onnx
-
     require_onnx(f"format={cfg.format}")
     from visionseg.models.checkpoint import carried_rule
 
