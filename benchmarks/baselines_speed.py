@@ -210,10 +210,12 @@ def detect_watershed(method: WatershedBaseline) -> Bare:
             labels=components,
             exclude_border=False,
         )
-        if method.dynamic > 0:
-            peaks = peaks[h_maxima(distance, method.dynamic * radius)[tuple(peaks.T)] > 0]
         markers = np.zeros(fg.shape, np.int32)
         markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
+        if method.dynamic > 0:  # one marker per h-maximum holding a peak
+            plateaus = ndi.label(h_maxima(distance, method.dynamic * radius), np.ones((3, 3)))[0]
+            held = np.unique(plateaus[tuple(peaks.T)])
+            markers = np.where(np.isin(plateaus, held[held > 0]), plateaus, 0)
         labels = watershed(-distance, markers, mask=fg)
         unmarked = fg & (labels == 0)
         labels[unmarked] = components[unmarked] + labels.max()

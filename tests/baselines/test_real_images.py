@@ -8,6 +8,7 @@ import functools
 
 import numpy as np
 import pytest
+from skimage.filters import sato
 
 from tests.baselines import real_images as real
 from tests.baselines.shapes import disc
@@ -18,6 +19,7 @@ from visionseg.baselines import (
     RidgeBaseline,
     WatershedBaseline,
 )
+from visionseg.baselines.ridge import sato_pair
 
 CLASSES = ["background", "object"]
 MARGIN = 0.02
@@ -124,3 +126,13 @@ def test_ridge_learns_polarity_from_train():
     fitted = real.iou(method.predict(image.rgb).mask > 0, image.foreground)
     default = real.iou(RidgeBaseline(CLASSES).predict(image.rgb).mask > 0, image.foreground)
     assert fitted > default
+
+
+def test_sato_pair_equals_scikit_image_sato():
+    gray = case("moon_dark").gray[:96, :128].astype(np.float32)
+    for sigma in (1.0, 2.0):
+        dark, bright = sato_pair(gray, sigma)
+        np.testing.assert_allclose(dark, sato(gray, sigmas=(sigma,), black_ridges=True), atol=1e-4)
+        np.testing.assert_allclose(
+            bright, sato(gray, sigmas=(sigma,), black_ridges=False), atol=1e-4
+        )

@@ -5,10 +5,12 @@ one instance per object, touching objects separated. The sizes come from the ima
 the typical object radius ``r`` is the area-weighted median, over the connected regions
 of the (unsmoothed) Otsu foreground, of each region's deepest distance-transform value
 (its inscribed radius: a clump of touching round objects has about the radius of one
-of them). Then the Gaussian smoothing sigma is ``smooth x r`` and distance peaks must be
-``min_distance x r`` px apart (``smooth``, ``min_distance`` given as fractions; a number of
-pixels can be forced with ``smooth_px`` / ``min_distance_px``) and at least ``min_radius``
-px deep (default 3: objects under about 6 px wide, such as scratches, are not split).
+of them). Then the Gaussian smoothing sigma is ``smooth x r`` (at most ``MAX_SMOOTH``) and
+distance peaks must be ``min_distance x r`` px apart (``smooth``, ``min_distance`` given as
+fractions; pixels can be forced with ``smooth_px`` / ``min_distance_px``), at least
+``min_radius`` px deep (objects under about 4 px wide are not split) and on an h-maximum of
+the distance, ``dynamic x r`` above its saddles: each such h-maximum holding a peak is one
+marker, so a long ridge of equal depth (a scratch) seeds one object, not a chain.
 
 The foreground uses the :class:`~visionseg.baselines.threshold.OtsuBaseline` settings
 (textbook without train data; polarity, flattening and contrast floor fitted on train).
@@ -73,12 +75,19 @@ def _distance_markers(
         labels=components,
         exclude_border=False,
     )
-    if dynamic > 0:  # keep peaks standing at least ``dynamic`` px above their saddles
-        prominent = h_maxima(distance, dynamic).astype(bool)
-        peaks = peaks[prominent[tuple(peaks.T)]]
     markers = np.zeros(foreground.shape, np.int32)
-    markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1, dtype=np.int32)
-    return markers, -distance
+    if dynamic <= 0:
+        markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1, dtype=np.int32)
+        return markers, -distance
+    # One marker per h-maximum (a plateau or hill standing ``dynamic`` px above its
+    # saddles) holding a peak: a long ridge of equal depth is one object, not a chain.
+    plateaus, count = label_components(h_maxima(distance, dynamic) > 0)
+    held = np.zeros(len(count) + 1, bool)
+    held[plateaus[tuple(peaks.T)]] = True
+    held[0] = False
+    lut = np.zeros(len(held), np.int32)
+    lut[held] = np.arange(1, int(held.sum()) + 1, dtype=np.int32)
+    return lut[plateaus], -distance
 
 
 def _gradient_markers(
@@ -105,7 +114,7 @@ class WatershedBaseline(OtsuBaseline):
         min_distance: float = 0.5,
         smooth_px: float | None = None,
         min_distance_px: int | None = None,
-        min_radius: float = 3.0,
+        min_radius: float = 2.0,
         dynamic: float = 0.05,
         gradient_level: float = 0.1,
         compactness: float = 0.0,
