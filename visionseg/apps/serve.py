@@ -11,9 +11,11 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from visionseg.apps.infer import build_infer_method
+from visionseg.apps.infer import build_infer_method, inference_settings
+from visionseg.calibration.store import choose_rule, decision_overridden
 from visionseg.core.tiling import TileSettings
 from visionseg.core.verdict import PartRule
+from visionseg.io.scale16 import trained_scale16
 from visionseg.monitor.results_log import RESULTS_FILE, ResultsLog
 from visionseg.monitor.settings import MonitorSettings
 from visionseg.monitor.stored import reference_for_model
@@ -32,15 +34,20 @@ def build_inspector(cfg: DictConfig) -> Inspector:
     settings = MonitorSettings.from_dict(to_plain(cfg.get("monitor")))
     tile = TileSettings.from_dict(to_plain(cfg.tile))
     rule = PartRule.from_dict(to_plain(cfg.decision))
-    method = build_infer_method(cfg, tile)
+    loaded = build_infer_method(cfg, tile)
+    method = loaded.method
+    # As infer.py: a calibrated checkpoint's or an export's rule wins unless decision.* is set.
+    choice = choose_rule(loaded.rule, rule, decision_overridden(), loaded.carrier)
+    log.info("part rule from %s: %s", choice.source, choice.rule.to_dict())
+    scale16 = inference_settings(cfg, trained_scale16(method)).scale16
     reference = reference_for_model(cfg.ckpt)
     if reference.drift is None:
         log.warning("%s carries no drift reference: drift is reported as unavailable",
                     cfg.ckpt or f"baseline {method.name}")
     chain = chain_from_steps(to_plain(cfg.get("postprocess")))
     return Inspector(
-        method, rule, chain if len(chain) else None, RollingMonitor(reference, settings),
-        overlays=cfg.overlays, overlay_alpha=cfg.overlay_alpha,
+        method, choice.rule, chain if len(chain) else None, RollingMonitor(reference, settings),
+        overlays=cfg.overlays, overlay_alpha=cfg.overlay_alpha, scale16=scale16,
     )
 
 

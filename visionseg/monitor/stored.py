@@ -88,8 +88,13 @@ def reference_for_model(path: str | os.PathLike | None) -> LineReference:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        if isinstance(meta, dict) and (DRIFT_REFERENCE_KEY in meta or EXPECTED_NG_RATE_KEY in meta):
+        if not isinstance(meta, dict):
+            continue
+        if DRIFT_REFERENCE_KEY in meta or EXPECTED_NG_RATE_KEY in meta:
             return LineReference.from_meta(meta)
+        source = meta.get("source_checkpoint")  # an export that did not copy the reference
+        if source and Path(source).is_file() and Path(source).resolve() != path.resolve():
+            return reference_for_model(source)
     return LineReference()
 
 

@@ -95,7 +95,7 @@ def create_app(
 
     def run(data: bytes, name: str, with_mask: bool) -> InspectResponse:
         started = time.perf_counter()
-        image = decode_upload(data, settings.max_pixels)
+        image = decode_upload(data, settings.max_pixels, inspector.scale16)
         inspection = inspector.inspect(image, name, (time.perf_counter() - started) * 1000.0)
         results = state["results"]
         if results is not None:

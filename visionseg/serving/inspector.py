@@ -21,6 +21,7 @@ from visionseg.core.prediction import Prediction
 from visionseg.core.verdict import PartRule
 from visionseg.inference.runner import PostProcess, judge_one
 from visionseg.inference.writers import write_outputs
+from visionseg.io.scale16 import Scale16
 from visionseg.monitor.reference import LineReference
 from visionseg.monitor.window import MonitorStatus, RollingMonitor
 
@@ -76,7 +77,8 @@ class Inspection:
 
 
 class Inspector:
-    """A method, a post-processing chain, the part rule, outputs and a monitor."""
+    """A method, a post-processing chain, the part rule, outputs and a monitor; and
+    ``scale16``, how its callers turn 16-bit images into 8-bit (as batch inference does)."""
 
     def __init__(
         self,
@@ -86,8 +88,10 @@ class Inspector:
         monitor: RollingMonitor | None = None,
         overlays: bool = True,
         overlay_alpha: float = 0.5,
+        scale16: Scale16 | None = None,
     ) -> None:
         rule.check_classes(method.classes)
+        self.scale16 = scale16
         self.method = method
         self.rule = rule
         self.postprocess = postprocess

@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from visionseg.io.images import to_uint8
+from visionseg.io.scale16 import Scale16, png_significant_bits
 
 
 class UploadError(Exception):
@@ -37,8 +38,9 @@ def _check_size(data: bytes, max_pixels: int) -> None:
         )
 
 
-def decode_upload(data: bytes, max_pixels: int) -> np.ndarray:
-    """``H x W x 3`` uint8 RGB from encoded image bytes (8 or 16 bit, grey, RGB or RGBA)."""
+def decode_upload(data: bytes, max_pixels: int, scale16: Scale16 | None = None) -> np.ndarray:
+    """``H x W x 3`` uint8 RGB from encoded image bytes (8 or 16 bit, grey, RGB or RGBA);
+    16-bit images become 8-bit as ``scale16`` says (read_image's default: ``auto``)."""
     if not data:
         raise UploadError(400, "the upload is empty")
     _check_size(data, max_pixels)
@@ -61,7 +63,7 @@ def decode_upload(data: bytes, max_pixels: int) -> np.ndarray:
         raise UploadError(422, f"{array.shape[2]} channels are not supported (1, 3 or 4)")
     if array.ndim not in (2, 3):
         raise UploadError(422, f"image shape {array.shape} is not supported")
-    array = to_uint8(array)
+    array = to_uint8(array, scale16, png_significant_bits(data))
     if array.ndim == 2:
         return cv2.cvtColor(array, cv2.COLOR_GRAY2RGB)
     code = cv2.COLOR_BGRA2RGB if array.shape[2] == 4 else cv2.COLOR_BGR2RGB

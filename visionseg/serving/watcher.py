@@ -156,7 +156,7 @@ class FolderWatcher:
         key, name = self._key(path), self._name(path)
         started = time.perf_counter()
         try:
-            image = read_image(path)
+            image = read_image(path, self.inspector.scale16)
         except ImageReadError as err:
             self._unreadable(path, key, name, err.reason, results)
             return
