@@ -15,7 +15,7 @@ from visionseg.tabular.cli import main as fit_main
 from visionseg.tabular.score import main as score_main
 
 FAST = ["stability.rounds=0", "k_selection.gap_references=0", "report.sample=200",
-        "k_selection.k_max=4"]
+        "k_selection.k_max=4", "k_selection.stability_rounds=0"]
 
 
 def _planted(root: Path, planted) -> Path:

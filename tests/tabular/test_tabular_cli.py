@@ -17,7 +17,7 @@ from visionseg.tabular.score import main as score_main
 from visionseg.tabular.synthetic import planted_transactions
 
 FAST = ["stability.rounds=2", "stability.sample=300", "k_selection.gap_references=2",
-        "report.sample=300"]
+        "report.sample=300", "k_selection.stability_rounds=0"]
 
 
 def run(module: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:

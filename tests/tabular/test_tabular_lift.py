@@ -91,7 +91,8 @@ def test_kpi_test_matches_scipy_with_holm_corrected_pairs():
 
 def test_campaign_and_measure_commands(planted_csv, tmp_path, fit_cfg, capsys):
     result = fit_segmentation(fit_cfg(f"input={planted_csv}", "algorithm=kmeans", "k=3",
-                                      "stability.rounds=0", "k_selection.gap_references=0"))
+                                      "stability.rounds=0", "k_selection.gap_references=0",
+                                      "k_selection.stability_rounds=0"))
     result.model.save(tmp_path / "model.joblib")
     assignment = tmp_path / "assignment.csv"
     assert campaign_main([f"model={tmp_path / 'model.joblib'}", f"input={planted_csv}",

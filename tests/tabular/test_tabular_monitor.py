@@ -26,7 +26,8 @@ def scored_periods(planted_csv, tmp_path_factory):
     root = tmp_path_factory.mktemp("monitor")
     result = fit_segmentation(load_config("fit", [
         f"input={planted_csv}", "output=unused", "algorithm=kmeans", "k=5",
-        "stability.rounds=0", "k_selection.gap_references=0"]))
+        "stability.rounds=0", "k_selection.gap_references=0",
+        "k_selection.stability_rounds=0"]))
     result.model.save(root / "model.joblib")
     dormant_heavy = tuple(replace(s, weight=w)
                           for s, w in zip(SEGMENTS, (0.05, 0.05, 0.2, 0.6, 0.1), strict=True))
