@@ -6,7 +6,7 @@ also writes report.html, report.md, metrics.csv, metrics.json and per_image.csv.
 
 from visionseg.evaluation.entry import EntryResult, Headline, ImageRow
 from visionseg.evaluation.results import EvalResults, Failure
-from visionseg.evaluation.runner import Identity, TrainPairs, evaluate
+from visionseg.evaluation.runner import Identity, evaluate
 from visionseg.evaluation.settings import EvalSettings
 
 __all__ = [
@@ -17,6 +17,5 @@ __all__ = [
     "Headline",
     "Identity",
     "ImageRow",
-    "TrainPairs",
     "evaluate",
 ]

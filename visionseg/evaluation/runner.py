@@ -20,7 +20,6 @@ from visionseg.core.prediction import Prediction
 from visionseg.core.verdict import PartRule
 from visionseg.data.folder import Sample
 from visionseg.data.instances import InstanceTargets
-from visionseg.data.pairs import TrainPairs
 from visionseg.evaluation.accumulator import EntryAccumulator
 from visionseg.evaluation.calls import PostProcess, fit_all, run_chain, run_method
 from visionseg.evaluation.entry import ImageRow
@@ -31,7 +30,7 @@ from visionseg.evaluation.settings import EvalSettings
 from visionseg.evaluation.targets import ImageTarget, gt_instances, load_pair
 from visionseg.metrics.instances import CocoSet
 
-__all__ = ["Chains", "Identity", "TrainPairs", "evaluate", "normalize_chains"]
+__all__ = ["Chains", "Identity", "evaluate", "normalize_chains"]
 
 log = logging.getLogger(__name__)
 

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from visionseg.metrics.ratios import nanmean, ratio
+
 _CROSS = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
 
 
@@ -150,15 +152,15 @@ class BoundaryF1:
             per_class[class_names[c]] = ClassBoundary(
                 f1=float(self.f1_sum[c] / n) if n else float("nan"),
                 images=n,
-                pooled_precision=_ratio(pred_correct, pred_total),
-                pooled_recall=_ratio(gt_found, gt_total),
+                pooled_precision=ratio(pred_correct, pred_total),
+                pooled_recall=ratio(gt_found, gt_total),
                 pooled_f1=f1,
             )
         return BoundaryFigures(
             tolerance=self.tolerance,
             f1=self.image_sum / self.images if self.images else float("nan"),
             images=self.images,
-            pooled_f1=_nanmean(pooled),
+            pooled_f1=nanmean(pooled),
             per_class=per_class,
         )
 
@@ -172,12 +174,3 @@ def boundary_f1_from_counts(pred_total, pred_correct, gt_total, gt_found) -> flo
     p = pred_correct / pred_total
     r = gt_found / gt_total
     return float(2 * p * r / (p + r)) if p + r > 0 else 0.0
-
-
-def _ratio(num, den) -> float:
-    return float(num) / float(den) if den else float("nan")
-
-
-def _nanmean(values: Sequence[float]) -> float:
-    kept = [v for v in values if not np.isnan(v)]
-    return float(np.mean(kept)) if kept else float("nan")

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from visionseg.metrics.ratios import nanmean
+
 if TYPE_CHECKING:
     import torch
 
@@ -102,10 +104,10 @@ def reduce_confusion(counts: np.ndarray) -> PixelScores:
         precision=precision,
         recall=recall,
         support=counts.sum(axis=1).astype(np.int64),
-        defect_miou=_nanmean(iou[defect]),
-        defect_mdice=_nanmean(dice[defect]),
-        miou_all=_nanmean(iou),
-        mdice_all=_nanmean(dice),
+        defect_miou=nanmean(iou[defect]),
+        defect_mdice=nanmean(dice[defect]),
+        miou_all=nanmean(iou),
+        mdice_all=nanmean(dice),
         pixel_accuracy=float(tp.sum() / total) if total else float("nan"),
     )
 
@@ -166,8 +168,3 @@ def summarize_confusion(matrix: np.ndarray, class_names: list[str] | None = None
         "mDice_all": figures.mdice_all,
         "pixel_accuracy": figures.pixel_accuracy,
     }
-
-
-def _nanmean(values: np.ndarray) -> float:
-    values = values[~np.isnan(values)]
-    return float(values.mean()) if values.size else float("nan")

@@ -18,6 +18,7 @@ import numpy as np
 
 from visionseg.core.regions import drop_small, label_components
 from visionseg.metrics.matching import greedy_match, pair_iou
+from visionseg.metrics.ratios import ratio
 
 SIZE_NAMES = ("small", "medium", "large")
 
@@ -146,8 +147,8 @@ class RegionFigures:
         gt_total, gt_found = int(gt_total), int(gt_found)
         pred_total, pred_correct = int(pred_total), int(pred_correct)
         return cls(
-            recall=gt_found / gt_total if gt_total else float("nan"),
-            precision=pred_correct / pred_total if pred_total else float("nan"),
+            recall=ratio(gt_found, gt_total),
+            precision=ratio(pred_correct, pred_total),
             gt_regions=gt_total,
             found=gt_found,
             pred_regions=pred_total,

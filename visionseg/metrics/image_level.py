@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from visionseg.metrics.ratios import ratio
+
 
 @dataclass
 class ImageLevelFigures:
@@ -48,14 +50,10 @@ def summarize_ok_ng(matrix: np.ndarray) -> ImageLevelFigures:
         fp=fp,
         fn=fn,
         tn=tn,
-        precision=_ratio(tp, tp + fp),
-        recall=_ratio(tp, tp + fn),
-        f1=_ratio(2 * tp, 2 * tp + fp + fn),
-        accuracy=_ratio(tp + tn, tp + tn + fp + fn),
-        false_alarm_rate=_ratio(fp, fp + tn),
+        precision=ratio(tp, tp + fp),
+        recall=ratio(tp, tp + fn),
+        f1=ratio(2 * tp, 2 * tp + fp + fn),
+        accuracy=ratio(tp + tn, tp + tn + fp + fn),
+        false_alarm_rate=ratio(fp, fp + tn),
         confusion=[[tn, fp], [fn, tp]],
     )
-
-
-def _ratio(num: float, den: float) -> float:
-    return float(num) / float(den) if den else float("nan")

@@ -27,6 +27,7 @@ from pycocotools.cocoeval import COCOeval
 from visionseg.core.prediction import Instances
 from visionseg.core.regions import drop_small, label_components
 from visionseg.metrics.matching import greedy_match, pair_iou
+from visionseg.metrics.ratios import ratio
 
 
 def semantic_instances(mask: np.ndarray, num_classes: int, min_area: int = 0) -> Instances:
@@ -146,9 +147,9 @@ class MatchCounts:
         tp, fp, fn = int(tp), int(fp), int(fn)
         return cls(
             tp, fp, fn,
-            precision=tp / (tp + fp) if tp + fp else float("nan"),
-            recall=tp / (tp + fn) if tp + fn else float("nan"),
-            f1=2 * tp / (2 * tp + fp + fn) if tp + fp + fn else float("nan"),
+            precision=ratio(tp, tp + fp),
+            recall=ratio(tp, tp + fn),
+            f1=ratio(2 * tp, 2 * tp + fp + fn),
         )
 
 
