@@ -143,8 +143,13 @@ def _script(script: str, *overrides: str) -> float:
 
 def train(variant: str, epochs: int = EPOCHS) -> None:
     """Train one variant with train.py (defaults + the variant's overrides), record its
-    test figures (raw network output) and wall time."""
-    run_dir = OUT / variant
+    test figures (raw network output) and wall time. A run folder that already holds its
+    metrics.json is only recorded (wall time: config.yaml to metrics.json)."""
+    run_dir = OUT / _run_name(variant, epochs)
+    if (run_dir / "metrics.json").is_file():
+        stamps = [(run_dir / f).stat().st_mtime for f in ("config.yaml", "metrics.json")]
+        _record_run(run_dir, variant, epochs, stamps[1] - stamps[0])
+        return
     seconds = _script(
         "train.py",
         "data=folder",
@@ -158,9 +163,17 @@ def train(variant: str, epochs: int = EPOCHS) -> None:
         f"hydra.run.dir={run_dir}",
         *VARIANTS[variant],
     )
+    _record_run(run_dir, variant, epochs, seconds)
+
+
+def _record_run(run_dir: Path, variant: str, epochs: int, seconds: float) -> None:
     metrics = json.loads((run_dir / "metrics.json").read_text())
     trained = next(iter(metrics["methods"].values()))["none"]
-    _record(f"train/{variant}", {"seconds": seconds, **_figures(trained)})
+    _record(f"train/{_run_name(variant, epochs)}", {"seconds": seconds, **_figures(trained)})
+
+
+def _run_name(variant: str, epochs: int) -> str:
+    return variant if epochs == EPOCHS else f"{variant}_{epochs}ep"
 
 
 def baselines(names: list[str]) -> None:
@@ -226,11 +239,12 @@ def choose_thresholds(probs: list[np.ndarray], masks: list[np.ndarray]) -> dict[
     return chosen
 
 
-def posthoc(variant: str) -> None:
+def posthoc(variant: str, epochs: int = EPOCHS) -> None:
     """Flip averaging and validation-chosen thresholds on a trained variant's test split."""
     from visionseg.models.checkpoint import load_method
 
-    checkpoint = OUT / variant / "checkpoints" / "best.ckpt"
+    name = _run_name(variant, epochs)
+    checkpoint = OUT / name / "checkpoints" / "best.ckpt"
     for tta in (False, True):
         method = load_method(checkpoint, device="cpu", flip_tta=tta, tile_size=None)
         val_probs, val_masks, _ = _probabilities(method, "val")
@@ -239,7 +253,7 @@ def posthoc(variant: str) -> None:
         suffix = "+flips" if tta else ""
         for label, thresholds in ((suffix or "raw", {}), (f"thresholds{suffix}", chosen)):
             iou = _ious(_masks(test_probs, thresholds), test_masks)
-            _record(f"posthoc/{variant}/{label}", {
+            _record(f"posthoc/{name}/{label}", {
                 "mIoU": float(np.nanmean([iou[c] for c in CLASSES[1:]])), "iou": iou,
                 "ms_per_image": 1000 * seconds, "thresholds": thresholds})
 
@@ -271,7 +285,7 @@ def main() -> None:
         if args.command == "train":
             train(variant, args.epochs)
         elif args.command == "posthoc":
-            posthoc(variant)
+            posthoc(variant, args.epochs)
     if args.command == "baselines":
         baselines(args.baseline or ["otsu", "watershed", "kmeans", "ridge"])
     if args.command == "table":
