@@ -10,7 +10,7 @@ from skimage import data
 
 from visionseg.core.errors import ConfigError
 from visionseg.io import Scale16, read_image
-from visionseg.io.scale16 import bits_holding, png_significant_bits
+from visionseg.io.scale16 import bits_holding, png_significant_bits, reading_policy
 
 
 def _camera(bits: int) -> np.ndarray:
@@ -95,3 +95,16 @@ def test_bad_policies_are_one_line(value, message):
 def test_no_mode_means_the_given_default():
     assert Scale16.from_dict(None) == Scale16()
     assert Scale16.from_dict({"mode": None}, default=Scale16("full")) == Scale16("full")
+
+
+def test_methods_evaluated_together_share_one_policy():
+    class Model:
+        def __init__(self, scale16=None):
+            if scale16 is not None:
+                self.scale16 = scale16
+
+    twelve = Scale16("range", 0, 4095)
+    assert reading_policy([Model(), Model(twelve), Model(twelve)]) == twelve
+    assert reading_policy([Model()]) == Scale16()
+    with pytest.raises(ConfigError, match="read 16-bit images differently"):
+        reading_policy([Model(twelve), Model(Scale16("full"))])

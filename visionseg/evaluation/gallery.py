@@ -19,6 +19,7 @@ from visionseg.evaluation.entry import ImageRow
 from visionseg.evaluation.predictions import copy_prediction
 from visionseg.evaluation.results import GalleryItem, GalleryPanel
 from visionseg.io.images import ImageReadError, read_image, read_mask
+from visionseg.io.scale16 import reading_policy
 
 if TYPE_CHECKING:
     from visionseg.core.method import Method
@@ -66,11 +67,12 @@ def build_gallery(
     by_name = {s.name: s for s in samples}
     scores = {(r.image, r.method, r.chain): r.defect_miou for r in results.per_image}
     size = results.settings.gallery_size
+    scale16 = reading_policy([method for _, method in methods])
     items = []
     for label, name, score in pick_images(results.per_image, best.method, best.chain):
         sample = by_name[name]
         try:
-            image, gt = read_image(sample.image), read_mask(sample.mask)
+            image, gt = read_image(sample.image, scale16), read_mask(sample.mask)
         except ImageReadError:
             continue
         item = GalleryItem(label, name, score, thumbnail(image, size, False),

@@ -28,6 +28,7 @@ from visionseg.evaluation.gallery import build_gallery
 from visionseg.evaluation.results import DatasetSummary, EvalResults, Failure
 from visionseg.evaluation.settings import EvalSettings
 from visionseg.evaluation.targets import ImageTarget, gt_instances, load_pair
+from visionseg.io.scale16 import reading_policy
 from visionseg.metrics.instances import CocoSet
 
 __all__ = ["Chains", "Identity", "evaluate", "normalize_chains"]
@@ -144,6 +145,7 @@ class SplitPass:
         self.settings = settings
         self.rule = rule
         self.failures = failures
+        self.scale16 = reading_policy([method for _, method in methods])
         self.accumulators = {(name, chain): EntryAccumulator(name, chain, classes, settings, rule)
                              for name, _ in methods for chain in chains}
         self.gt_instances = CocoSet()
@@ -156,7 +158,7 @@ class SplitPass:
     def add(self, index: int, sample: Sample) -> None:
         """Score one image (skipped, with a ``read`` failure, when it cannot be used)."""
         n = len(self.classes)
-        loaded = load_pair(sample, n, self.settings, self.failures)
+        loaded = load_pair(sample, n, self.settings, self.failures, self.scale16)
         if loaded is None:
             return
         image, gt = loaded

@@ -18,6 +18,7 @@ from visionseg.data.instances import InstanceTargets
 from visionseg.evaluation.results import Failure
 from visionseg.evaluation.settings import EvalSettings
 from visionseg.io.images import ImageReadError, read_image, read_mask
+from visionseg.io.scale16 import Scale16
 from visionseg.metrics.boundary import BoundaryTarget, tolerance_kernel
 from visionseg.metrics.defect_level import ClassRegions, class_regions
 from visionseg.metrics.instances import mask_out, semantic_instances
@@ -58,11 +59,13 @@ class ImageTarget:
 
 
 def load_pair(
-    sample: Sample, num_classes: int, settings: EvalSettings, failures: list[Failure]
+    sample: Sample, num_classes: int, settings: EvalSettings, failures: list[Failure],
+    scale16: Scale16 | None = None,
 ) -> tuple[np.ndarray, np.ndarray] | None:
-    """``(image, mask)`` of a sample, or None (a ``read`` failure recorded) when unusable."""
+    """``(image, mask)`` of a sample, or None (a ``read`` failure recorded) when unusable;
+    16-bit images are read as ``scale16`` says (the evaluated checkpoints' own policy)."""
     try:
-        image = read_image(sample.image)
+        image = read_image(sample.image, scale16)
         gt = read_mask(sample.mask)
     except ImageReadError as err:
         failures.append(Failure("*", "*", sample.name, "read", str(err)))

@@ -14,7 +14,7 @@ write 0..235. Mapping 0..65535 linearly makes those images almost black, so the 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -114,3 +114,15 @@ def trained_scale16(method: object) -> Scale16 | None:
     the Method as ``scale16``), or None for a method without one (a baseline)."""
     value = getattr(method, "scale16", None)
     return value if isinstance(value, Scale16) else None
+
+
+def reading_policy(methods: Sequence[object]) -> Scale16:
+    """The one 16-bit policy to read a split with for ``methods`` evaluated together: the
+    trained models' own (they must agree), else ``auto``."""
+    policies = {p for p in map(trained_scale16, methods) if p is not None}
+    if len(policies) > 1:
+        raise ConfigError(
+            "the checkpoints read 16-bit images differently "
+            f"({sorted(str(p.to_dict()) for p in policies)}): evaluate them separately"
+        )
+    return policies.pop() if policies else Scale16()
