@@ -41,7 +41,10 @@ class EvalSettings:
     ignore_index: int = 255
 
     def __post_init__(self) -> None:
-        sizes = list(self.size_thresholds) if _is_sequence(self.size_thresholds) else []
+        try:
+            sizes = list(self.size_thresholds)
+        except TypeError:
+            sizes = []
         if len(sizes) != 2 or not all(_is_int(v) and v >= 1 for v in sizes) or sizes[0] > sizes[1]:
             raise ConfigError(
                 f"rules.size_thresholds must be two increasing areas >= 1 px, got "
@@ -78,12 +81,6 @@ class EvalSettings:
         out = asdict(self)
         out["size_thresholds"] = list(self.size_thresholds)
         return out
-
-
-def _is_sequence(value: Any) -> bool:
-    return isinstance(value, (list, tuple)) or (
-        hasattr(value, "__len__") and hasattr(value, "__iter__") and not isinstance(value, str)
-    )
 
 
 def _is_int(value: Any) -> bool:

@@ -33,9 +33,7 @@ class TiedFigure:
     @property
     def varies(self) -> bool:
         """True when the order of tied instances changes the figure."""
-        if math.isnan(self.low) or math.isnan(self.high):
-            return math.isnan(self.low) != math.isnan(self.high)
-        return self.high - self.low > _SAME
+        return self.high - self.low > _SAME  # False for NaN
 
     @property
     def value(self) -> float:
@@ -44,12 +42,9 @@ class TiedFigure:
 
     @classmethod
     def over(cls, values: Sequence[float]) -> TiedFigure:
+        """Range of one figure over orders (NaN, e.g. a class without ground truth, in all)."""
         kept = [v for v in values if not math.isnan(v)]
-        if not kept:
-            return cls(float("nan"), float("nan"))
-        if len(kept) < len(values):  # defined in some orders only: treat as varying
-            return cls(float("nan"), max(kept))
-        return cls(min(kept), max(kept))
+        return cls(min(kept), max(kept)) if kept else cls(float("nan"), float("nan"))
 
 
 @dataclass
