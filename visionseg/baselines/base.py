@@ -282,10 +282,15 @@ class RegionBaseline(Method):
         state = self._prepare(image)
         regions, count = self._segment(state)
         meta = {"settings": dict(self.settings), **state.get("meta", {})}
-        return self._name_regions(image, regions, count, meta)
+        return self._name_regions(image, regions, count, meta, state.get("gray"))
 
     def _name_regions(
-        self, image: np.ndarray, regions: np.ndarray, count: int, meta: dict
+        self,
+        image: np.ndarray,
+        regions: np.ndarray,
+        count: int,
+        meta: dict,
+        gray: np.ndarray | None = None,
     ) -> Prediction:
         shape = regions.shape
         if count == 0:
@@ -298,7 +303,8 @@ class RegionBaseline(Method):
         else:
             classes, probability = self.rule.predict(np.zeros((count, 0)))
         classes = np.clip(classes, 0, self.num_classes - 1)
-        gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+        if gray is None:
+            gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
         scores = instance_scores(gray, regions, count, probability)
         keep = classes > 0
         rows, cols, region_ids = pixels

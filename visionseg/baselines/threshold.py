@@ -253,11 +253,16 @@ class AdaptiveBaseline(ThresholdBaseline):
 
     def _prepare(self, image: np.ndarray) -> State:
         state = super()._prepare(image)
-        gray = state["gray"]
-        otsu = threshold_otsu(gray)
-        above = gray > otsu
-        state["gap"] = float(gray[above].mean()) - float(gray[~above].mean())
-        state["side"] = minority_side(int(np.count_nonzero(above)), gray.size)
+        counts = cv2.calcHist([state["gray"]], [0], None, [256], [0, 256]).ravel()
+        levels = np.arange(256, dtype=np.float64)
+        used = np.flatnonzero(counts)
+        span = slice(used[0], used[-1] + 1)  # skimage's bins for uint8: the used range
+        otsu = int(threshold_otsu(hist=(counts[span], levels[span])))
+        low, high = counts[: otsu + 1], counts[otsu + 1 :]
+        mean_low = float(low @ levels[: otsu + 1] / max(low.sum(), 1))
+        mean_high = float(high @ levels[otsu + 1 :] / max(high.sum(), 1))
+        state["gap"] = mean_high - mean_low
+        state["side"] = minority_side(int(high.sum()), state["gray"].size)
         return state
 
     def _side(self, gray: np.ndarray, block: int, offset: float) -> np.ndarray:
