@@ -50,7 +50,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
     Writes into ``cfg.paths.output_dir``: ``config.yaml`` (resolved), ``manifest.json``,
     ``checkpoints/{best,last}.ckpt``, logs, and the evaluation outputs (``metrics.json``,
-    report). Returns the evaluation summary (its ``mIoU`` is what sweeps optimise).
+    report). Returns the evaluation summary (its ``defect_mIoU`` is what sweeps optimise).
     """
     output_dir = Path(cfg.paths.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -93,7 +93,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         log.info("Run directory: %s", output_dir)
         log.info("Checkpoints:   %s", output_dir / "checkpoints")
         if summary:
-            log.info("Metrics:       %s (mIoU %.4f)", output_dir / "metrics.json", summary["mIoU"])
+            log.info("Metrics:       %s (defect mIoU %.4f)", output_dir / "metrics.json",
+                     summary["defect_mIoU"])
     return summary
 
 
