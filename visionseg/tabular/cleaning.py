@@ -19,6 +19,8 @@ from visionseg.tabular.errors import TabularInputError
 from visionseg.tabular.io import ReaderOptions, parse_amounts, parse_dates
 
 RETURN_POLICIES = ("net", "drop", "error")
+OPTIONAL_ROLES = ("discount", "returns", "category", "channel")
+FLAG_WORDS = {"true": 1.0, "yes": 1.0, "false": 0.0, "no": 0.0}
 DUPLICATE_POLICIES = ("drop", "keep", "error")
 
 
@@ -30,6 +32,9 @@ class ColumnMap:
     several rows one order. ``categorical`` columns become per-customer attributes (their most
     frequent value). A customer table needs ``customer`` plus ``numeric``/``categorical``, and
     may name a ``revenue`` column for the profiles (clustered only if also in ``numeric``).
+    The optional transaction columns ``discount`` (amount or flag), ``returns`` (flag or
+    refunded amount), ``category`` and ``channel`` become the features of
+    :mod:`visionseg.tabular.extra_features`.
     """
 
     customer: str = "customer_id"
@@ -40,6 +45,16 @@ class ColumnMap:
     revenue: str | None = None
     numeric: tuple[str, ...] = ()
     categorical: tuple[str, ...] = ()
+    discount: str | None = None
+    returns: str | None = None
+    category: str | None = None
+    channel: str | None = None
+
+    @property
+    def optional(self) -> dict[str, str]:
+        """The mapped optional transaction columns: role -> column name."""
+        return {role: name for role in OPTIONAL_ROLES
+                if (name := getattr(self, role)) is not None}
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any] | None) -> ColumnMap:
@@ -47,7 +62,7 @@ class ColumnMap:
         for key in ("numeric", "categorical"):
             if key in values:
                 values[key] = tuple(str(c) for c in values[key])
-        for key in ("customer", "date", "amount", "order", "revenue"):
+        for key in ("customer", "date", "amount", "order", "revenue", *OPTIONAL_ROLES):
             if key in values:
                 values[key] = str(values[key])
         return cls(**values)
@@ -137,7 +152,8 @@ def clean_transactions(
     reader = reader or ReaderOptions()
     _check_policy("returns", returns, RETURN_POLICIES)
     _check_policy("duplicates", duplicates, DUPLICATE_POLICIES)
-    expected = [columns.customer, columns.date, columns.amount, *columns.categorical]
+    expected = [columns.customer, columns.date, columns.amount, *columns.categorical,
+                *columns.optional.values()]
     if columns.order:
         expected.append(columns.order)
     require_columns(frame, expected, source)
@@ -213,7 +229,27 @@ def _parsed_rows(frame: pd.DataFrame, columns: ColumnMap, source: str, strict: b
         out["order"] = frame[columns.order][keep].astype("str").to_numpy()
     for col in columns.categorical:
         out[col] = _category_values(frame[col][keep])
+    for role, col in columns.optional.items():
+        values = frame[col][keep]
+        if role in ("category", "channel"):
+            out[role] = _category_values(values)
+        else:  # an amount or a flag; empty means none
+            out[role] = _flag_or_amount(values, col, source, reader)
     return out
+
+
+def _flag_or_amount(values: pd.Series, column: str, source: str,
+                    reader: ReaderOptions) -> np.ndarray:
+    """Numbers as they are, true/yes as 1 and false/no as 0, empty as 0."""
+    if values.dtype.kind == "b":
+        return values.astype("float64").to_numpy()
+    words = values.astype("string").str.strip().str.lower().map(FLAG_WORDS)
+    numbers = parse_amounts(values, reader.decimal, reader.thousands)
+    parsed = numbers.fillna(pd.Series(words, index=values.index).astype("float64"))
+    given = values.notna() & values.astype("string").str.strip().ne("")
+    if given.any() and parsed[given.to_numpy()].isna().all():
+        _all_text(values[given], parsed[given], column, source, "numbers or yes/no flags")
+    return parsed.fillna(0.0).to_numpy(dtype="float64")
 
 
 def _handle_duplicates(out: pd.DataFrame, duplicates: str, strict: bool,

@@ -28,6 +28,11 @@ from visionseg.tabular.cleaning import (
 )
 from visionseg.tabular.drift import DriftReference
 from visionseg.tabular.errors import TabularInputError
+from visionseg.tabular.extra_features import (
+    ExtraColumns,
+    join_customer_table,
+    transaction_features,
+)
 from visionseg.tabular.features import (
     build_rfm,
     exclude_late_rows,
@@ -74,6 +79,8 @@ class SegmentationModel:
     label_map: dict[int, int]
     names: dict[int, SegmentName]
     drift: DriftReference
+    extra: ExtraColumns = field(default_factory=ExtraColumns)
+    customer_table: dict[str, Any] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def customer_features(self, table: pd.DataFrame, source: str, strict: bool = False,
@@ -91,7 +98,13 @@ class SegmentationModel:
         dq.reference_date = str(windows.reference_date.date())
         dq.note(f"features at reference date {windows.reference_date.date()} "
                 f"({windows.describe()})")
-        return build_rfm(observed, windows.reference_date, self.categorical), dq
+        rfm_categorical = [c for c in self.columns.categorical]
+        features = build_rfm(observed, windows.reference_date, rfm_categorical)
+        extra, _ = transaction_features(observed, self.columns, 0, self.extra)
+        features = features.join(extra)
+        if self.customer_table.get("input"):
+            features, _, _ = join_customer_table(features, self.customer_table)
+        return features, dq
 
     def transform(self, features: pd.DataFrame) -> np.ndarray | pd.DataFrame:
         """The clusterer's input for ``features`` (matrix, or mixed frame)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -25,6 +25,12 @@ from visionseg.tabular.cleaning import ColumnMap, DataQuality, clean_customers, 
 from visionseg.tabular.compare import compare_algorithms, fit_algorithm
 from visionseg.tabular.drift import DriftReference
 from visionseg.tabular.errors import TabularInputError
+from visionseg.tabular.extra_features import (
+    ExtraColumns,
+    join_customer_table,
+    matched_share,
+    transaction_features,
+)
 from visionseg.tabular.features import (
     FEATURES,
     Windows,
@@ -66,6 +72,8 @@ class FeatureSet:
     windows: Windows | None = None
     observed: pd.DataFrame | None = None
     outcomes: pd.DataFrame | None = None
+    extra: ExtraColumns = field(default_factory=ExtraColumns)
+    extra_numeric: tuple[str, ...] = ()
 
 
 class _Clock:
@@ -115,25 +123,40 @@ def load_features(cfg: Mapping[str, Any]) -> FeatureSet:
                               int(fcfg["validation_months"]))
     observed, validation = split_windows(tx, windows, source)
     features = build_rfm(observed, windows.reference_date, columns.categorical)
+    extra_features, extra = transaction_features(observed, columns,
+                                                 int(fcfg["top_categories"]))
+    features = features.join(extra_features)
+    features, table_numeric, table_categorical = join_customer_table(features,
+                                                                     cfg["customer_table"])
+    extra = replace(extra, table_numeric=table_numeric, table_categorical=table_categorical)
+    if table_numeric or table_categorical:
+        dq.note(f"customer table {cfg['customer_table']['input']} describes "
+                f"{matched_share(features, table_numeric, table_categorical):.0%} of the "
+                "customers")
     dq.reference_date = str(windows.reference_date.date())
     dq.note(f"{len(features)} customers with purchases in the {windows.describe()}")
     if validation is not None:
         dq.note(f"validation window holds {len(validation)} transactions, used only to judge "
                 "the segments")
     return FeatureSet(features, dq, reader, columns, windows, observed,
-                      validation_outcomes(validation, features.index))
+                      validation_outcomes(validation, features.index), extra,
+                      (*extra_features.columns, *table_numeric))
 
 
-def feature_columns(cfg: Mapping[str, Any], columns: ColumnMap) -> tuple[list[str], str | None]:
-    """The clustered numeric columns and the revenue column of the profiles."""
+def feature_columns(cfg: Mapping[str, Any], data_set: FeatureSet
+                    ) -> tuple[list[str], list[str], str | None]:
+    """The clustered numeric and categorical columns and the revenue column of the profiles:
+    the chosen RFM features plus every extra feature the optional columns produced."""
+    columns = data_set.columns
     if cfg["input_kind"] == "customers":
-        return list(columns.numeric), columns.revenue
+        return list(columns.numeric), list(columns.categorical), columns.revenue
     numeric = list(cfg["features"]["use"])
     unknown = [c for c in numeric if c not in FEATURES]
     if unknown:
         raise TabularInputError(f"features.use names unknown features {unknown}; "
                                 f"available: {list(FEATURES)}")
-    return numeric, "monetary"
+    categorical = [*columns.categorical, *data_set.extra.table_categorical]
+    return [*numeric, *data_set.extra_numeric], categorical, "monetary"
 
 
 def refuse_degenerate(matrix: np.ndarray, k_wanted: int | None, source: str) -> None:
@@ -165,13 +188,12 @@ def fit_segmentation(cfg: Mapping[str, Any]) -> FitResult:
     for line in data_set.quality.console_lines():
         log.info("%s", line)
     clock.lap(f"read, {n} customers")
-    numeric, revenue = feature_columns(cfg, data_set.columns)
+    numeric, categorical, revenue = feature_columns(cfg, data_set)
     if k_wanted is not None and k_wanted >= n:
         raise TabularInputError(
             f"k={k_wanted} segments asked for, but only {n} customers remain after cleaning; "
             f"choose k below {n} or k=auto")
-    preprocessor = Preprocessor.from_config(numeric, list(data_set.columns.categorical),
-                                            cfg["preprocess"])
+    preprocessor = Preprocessor.from_config(numeric, categorical, cfg["preprocess"])
     matrix = preprocessor.fit_transform(features)
     refuse_degenerate(matrix, k_wanted, str(cfg["input"]))
     clock.lap("preprocessing")
@@ -243,7 +265,8 @@ def _describe(cfg: Mapping[str, Any], data_set: FeatureSet, preprocessor: Prepro
         returns=cfg["returns"], duplicates=cfg["duplicates"],
         late_rows=LateRows(float(cfg["late_rows"]["quantile"]),
                            int(cfg["late_rows"]["max_gap_days"])),
-        numeric=numeric, categorical=list(data_set.columns.categorical),
+        numeric=numeric, categorical=list(preprocessor.categorical),
+        extra=data_set.extra, customer_table=dict(cfg["customer_table"]),
         observation_months=cfg["features"]["observation_months"], preprocessor=preprocessor,
         clusterer=clusterer, label_map=label_map, names=names,
         drift=drift,
@@ -274,7 +297,7 @@ def _metadata(cfg: Mapping[str, Any], data_set: FeatureSet, clusterer: Clusterer
         "reference_date": str(windows.reference_date.date()) if windows else None,
         "windows": windows.describe() if windows else None,
         "numeric": numeric,
-        "categorical": list(data_set.columns.categorical),
+        "categorical": list(preprocessor.categorical),
         "feature_names": preprocessor.feature_names,
         "skewed_columns": preprocessor.skewed_columns,
         "membership": MEMBERSHIP_MEANING.get(clusterer.name, MARGIN_MEANING),

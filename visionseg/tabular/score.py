@@ -46,8 +46,10 @@ def _override(options: Any, values: Mapping[str, Any] | None) -> Any:
 def score_table(model: SegmentationModel, path: str | Path, cfg: Mapping[str, Any]
                 ) -> tuple[pd.DataFrame, DriftFindings]:
     """Assignments for the customers in ``path``, and the drift findings."""
+    table_input = cfg["customer_table"]["input"] or model.customer_table.get("input")
     model = dataclasses.replace(model, reader=_override(model.reader, cfg["reader"]),
-                                columns=_override(model.columns, cfg["columns"]))
+                                columns=_override(model.columns, cfg["columns"]),
+                                customer_table={**model.customer_table, "input": table_input})
     table = read_table(path, model.reader)
     features, quality = model.customer_features(table, str(path), bool(cfg["strict"]),
                                                 cfg["reference_date"])

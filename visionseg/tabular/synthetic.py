@@ -24,6 +24,9 @@ class PlantedSegment:
     orders_per_month: float
     order_value: float
     channel: str
+    discount_rate: float = 0.1
+    return_rate: float = 0.03
+    category: str = "home"
 
 
 SEGMENTS = (
@@ -34,6 +37,9 @@ SEGMENTS = (
     PlantedSegment("occasional", 0.2, (500, 730), (0, 30), 0.35, 15.0, "store"),
 )
 CHANNELS = ("store", "web", "app")
+CATEGORIES = ("home", "fashion", "electronics", "garden")
+DISCOUNT_HUNTERS = PlantedSegment("discount hunters", 0.2, (300, 600), (0, 20), 1.2, 40.0, "web",
+                                  discount_rate=0.9, category="fashion")
 
 
 def planted_transactions(
@@ -43,12 +49,15 @@ def planted_transactions(
     segments: tuple[PlantedSegment, ...] = SEGMENTS,
     channel_noise: float = 0.2,
     id_prefix: str | None = "C",
+    extras: bool = False,
 ) -> tuple[pd.DataFrame, pd.Series]:
     """Transactions (``customer_id``, ``date``, ``amount``, ``channel``) and the planted
     segment of every customer (a Series indexed by customer id).
 
     ``channel_noise`` is the share of orders whose channel is drawn at random instead of the
     segment's own. ``id_prefix=None`` gives integer ids (cheaper at ten million rows).
+    ``extras=True`` adds ``discount`` (amount off), ``returned`` (0/1) and ``category`` columns
+    drawn with each segment's rates (its own category on 70% of the rows).
     """
     rng = np.random.default_rng(seed)
     weights = np.array([s.weight for s in segments], dtype=float)
@@ -87,7 +96,22 @@ def planted_transactions(
         "amount": amount,
         "channel": np.asarray(CHANNELS, dtype=object)[channel],
     })
+    if extras:
+        _add_extras(tx, rng, segments, truth[owner])
     order = rng.permutation(n_total)
     tx = tx.iloc[order].reset_index(drop=True)
     names = np.asarray([s.name for s in segments], dtype=object)
     return tx, pd.Series(names[truth], index=pd.Index(ids, name="customer"), name="planted")
+
+
+def _add_extras(tx: pd.DataFrame, rng: np.random.Generator,
+                segments: tuple[PlantedSegment, ...], seg_of_row: np.ndarray) -> None:
+    n = len(tx)
+    discounted = rng.uniform(size=n) < np.array([s.discount_rate for s in segments])[seg_of_row]
+    tx["discount"] = np.where(discounted, np.round(tx["amount"] * 0.2, 2), 0.0)
+    returned = rng.uniform(size=n) < np.array([s.return_rate for s in segments])[seg_of_row]
+    tx["returned"] = returned.astype(int)
+    own = np.array([CATEGORIES.index(s.category) for s in segments])[seg_of_row]
+    other = rng.integers(0, len(CATEGORIES), size=n)
+    tx["category"] = np.asarray(CATEGORIES, dtype=object)[
+        np.where(rng.uniform(size=n) < 0.7, own, other)]
