@@ -1,14 +1,19 @@
-"""Inference throughput on large images: ``infer.py``'s path against a bare tiled loop.
+"""Inference throughput on large images: a bare torch tiled loop, infer.py's path with the
+checkpoint, and infer.py's path with the exported ONNX model (ONNX Runtime).
 
-    python -m benchmarks.infer_throughput                        # CPU defaults (small)
+    nice -n 10 python -m benchmarks.infer_throughput                # CPU defaults (small)
     python -m benchmarks.infer_throughput --device cuda --size 2048 --images 16 --tile 512
 
-Both read PNG files from disk, cut the same tiles (same size, overlap and batch), run the
-same weights and write class-id PNG masks. The bare loop is what one writes by hand:
-read, accumulate probabilities for the whole image, argmax, write; default memory layout
-on CPU, channels-last and bf16 on CUDA. visionseg's is ``run_inference`` (read-ahead
-thread, blended strips, writer threads, defect table; channels-last everywhere).
-The two run interleaved for ``--rounds`` rounds; megapixels/s are medians over rounds.
+All three read the same PNG files, cut the same tiles (size, overlap, batch) and write
+class-id PNG masks from the same weights. The bare loop is what one writes by hand: read,
+accumulate probabilities for the whole image, argmax, write; default memory layout on CPU,
+channels-last and bf16 on CUDA. "checkpoint" is ``run_inference`` with the checkpoint's
+Method (as ``infer.py ckpt=best.ckpt`` runs it: read-ahead thread, blended strips, writer
+threads, defect table, channels-last); "onnx" is the same ``run_inference`` with the model
+exported by ``export.py`` (parity checked there), as ``infer.py ckpt=DIR/model.onnx`` runs
+it (ONNX Runtime's CUDA provider on a GPU when the installed build has it). The paths run
+interleaved for ``--rounds`` rounds; images/s are medians over rounds, and the ONNX masks
+are compared pixel by pixel with the checkpoint path's.
 """
 
 from __future__ import annotations
@@ -24,10 +29,13 @@ import numpy as np
 import torch
 
 from benchmarks.common import Timer, device_name
-from visionseg.core.tiling import tile_starts
+from visionseg.core.tiling import TileSettings, tile_starts
+from visionseg.data.synthetic import make_sample
 from visionseg.inference.runner import InferenceSettings, run_inference
 from visionseg.models.smp.method import SegmenterMethod
 from visionseg.models.smp.network import Segmenter
+
+CLASSES = ["bg", "a", "b", "c"]
 
 
 def parse() -> argparse.Namespace:
@@ -49,7 +57,7 @@ def bare(net, paths, out: Path, args, device) -> None:
     for path in paths:
         image = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
         h, w = image.shape[:2]
-        acc = np.zeros((4, h, w), np.float32)
+        acc = np.zeros((len(CLASSES), h, w), np.float32)
         count = np.zeros((h, w), np.float32)
         coords = [
             (y, x)
@@ -69,12 +77,42 @@ def bare(net, paths, out: Path, args, device) -> None:
         cv2.imwrite(str(out / f"{path.stem}.png"), mask)
 
 
+def export_onnx(net: Segmenter, folder: Path, args) -> Path:
+    """Save ``net`` as a visionseg checkpoint and export it as export.py does."""
+    from visionseg.export.onnx_export import ExportRequest, export_model
+
+    ckpt = folder / "bench.ckpt"
+    torch.save({"state_dict": {f"net.{k}": v for k, v in net.state_dict().items()},
+                "visionseg": {"module": "visionseg.models.smp.module.SegmentationModule",
+                              "classes": CLASSES, "net": net.config, "image_size": args.tile,
+                              "decision": None}}, ckpt)
+    meta = export_model(ExportRequest(ckpt, folder / "export",
+                                      tile=TileSettings(args.tile, args.overlap),
+                                      parity_images=2))
+    print(f"export parity: max |dp| {meta.parity.max_abs_prob_diff:.1e}, mask agreement "
+          f"{meta.parity.mask_agreement:.5f}")
+    return folder / "export" / "model.onnx"
+
+
+def agreement(a: Path, b: Path) -> float:
+    """Share of equal pixels over the masks of two output folders."""
+    equal = total = 0
+    for mask in sorted((a / "masks").glob("*.png")):
+        x = cv2.imread(str(mask), cv2.IMREAD_UNCHANGED)
+        y = cv2.imread(str(b / "masks" / mask.name), cv2.IMREAD_UNCHANGED)
+        equal += int((x == y).sum())
+        total += x.size
+    return equal / max(total, 1)
+
+
 def main() -> None:
     args = parse()
+    from visionseg.export.runtime import OnnxMethod
+
     device = torch.device(args.device)
     torch.manual_seed(0)
-    net = Segmenter("Unet", args.encoder, num_classes=4).to(device).eval()
-    bare_net = copy.deepcopy(net)
+    net = Segmenter("Unet", args.encoder, num_classes=len(CLASSES)).eval()
+    bare_net = copy.deepcopy(net).to(device)
     if device.type == "cuda":
         bare_net = bare_net.to(memory_format=torch.channels_last)
     rng = np.random.default_rng(0)
@@ -82,40 +120,46 @@ def main() -> None:
         tmp = Path(tmp)
         paths = []
         for i in range(args.images):
-            path = tmp / f"img_{i}.png"
-            cv2.imwrite(str(path), rng.integers(0, 256, (args.size, args.size, 3), np.uint8))
-            paths.append(path)
-        method = SegmenterMethod(
-            net,
-            ["bg", "a", "b", "c"],
-            device=str(device),
-            tile_size=args.tile,
-            tile_overlap=args.overlap,
-            batch_size=args.batch,
-            max_probs_bytes=0,
-        )
+            paths.append(tmp / f"img_{i}.png")
+            cv2.imwrite(str(paths[-1]), make_sample(rng, args.size, p_good=0.0)[0])
+        kwargs = {"device": str(device), "tile_size": args.tile, "tile_overlap": args.overlap,
+                  "batch_size": args.batch, "max_probs_bytes": 0}
+        onnx_path = export_onnx(net, tmp, args)
+        methods = {"checkpoint": SegmenterMethod(copy.deepcopy(net), CLASSES, **kwargs),
+                   "onnx": OnnxMethod(onnx_path, **kwargs)}
         settings = InferenceSettings(batch_size=1, overlays=False)
-        run_inference(method, paths[:1], tmp / "warm", settings=settings, show_progress=False)
         (tmp / "bare").mkdir()
-        bare(bare_net, paths[:1], tmp / "bare", args, device)
-        t_bare, t_vs = [], []
+        bare(bare_net, paths[:1], tmp / "bare", args, device)  # warm-up
+        for name, method in methods.items():
+            run_inference(method, paths[:1], tmp / f"warm_{name}", settings=settings,
+                          show_progress=False)
+        seconds: dict[str, list[float]] = {"bare": [], **{k: [] for k in methods}}
         for round_ in range(args.rounds):
             with Timer(device) as timer:
                 bare(bare_net, paths, tmp / "bare", args, device)
-            t_bare.append(timer.seconds)
-            with Timer(device) as timer:
-                run_inference(method, paths, tmp / f"vs{round_}", settings=settings,
-                              show_progress=False)
-            t_vs.append(timer.seconds)
-    t_bare, t_vs = statistics.median(t_bare), statistics.median(t_vs)
-    mpix = args.images * args.size * args.size / 1e6
-    print(
-        f"device: {device_name(device)}; U-Net/{args.encoder}, {args.images} images of "
-        f"{args.size}x{args.size}, tile {args.tile} overlap {args.overlap} batch {args.batch}"
-    )
-    print(f"bare tiled loop  {mpix / t_bare:8.2f} megapixels/s")
-    print(f"visionseg infer  {mpix / t_vs:8.2f} megapixels/s (masks, defect table, summary)")
-    print(f"ratio visionseg / bare: {t_bare / t_vs:.2f}")
+            seconds["bare"].append(timer.seconds)
+            for name, method in methods.items():
+                with Timer(device) as timer:
+                    run_inference(method, paths, tmp / f"{name}{round_}", settings=settings,
+                                  show_progress=False)
+                seconds[name].append(timer.seconds)
+        agree = agreement(tmp / "checkpoint0", tmp / "onnx0")
+    report(args, device, seconds, agree)
+
+
+def report(args, device, seconds: dict[str, list[float]], agree: float) -> None:
+    rate = {k: args.images / statistics.median(v) for k, v in seconds.items()}
+    print(f"device: {device_name(device)}; U-Net/{args.encoder}, {args.images} images of "
+          f"{args.size}x{args.size}, tile {args.tile} overlap {args.overlap} batch "
+          f"{args.batch}; medians of {args.rounds} interleaved rounds")
+    labels = {"bare": "bare torch tiled loop", "checkpoint": "infer.py, checkpoint",
+              "onnx": "infer.py, ONNX Runtime"}
+    for key, label in labels.items():
+        spread = ", ".join(f"{args.images / s:.2f}" for s in seconds[key])
+        print(f"{label:<24} {rate[key]:7.2f} images/s  (rounds: {spread})")
+    print(f"ONNX / bare torch loop: {rate['onnx'] / rate['bare']:.2f}x; ONNX / checkpoint "
+          f"path: {rate['onnx'] / rate['checkpoint']:.2f}x; ONNX masks equal to the "
+          f"checkpoint path's: {agree:.5%} of pixels")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.export.conftest import TILE
+from tests.export.conftest import TILE, write_checkpoint
 from visionseg.core.errors import UserError
 from visionseg.export.errors import ExportError
 from visionseg.export.metadata import sha256
@@ -93,3 +93,12 @@ def test_command_line_bad_input_is_one_line_and_exit_2(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip() == "error: format=tflite: unknown export format; available: onnx"
     assert not (tmp_path / "out").exists()
+
+
+def test_unsupported_operation_is_named(tmp_path):
+    ckpt = write_checkpoint(tmp_path / "psp.ckpt", arch="PSPNet")
+    with pytest.raises(ExportError, match="model.arch=PSPNet with encoder resnet18 cannot be "
+                       "exported to ONNX: .*Unsupported: ONNX export of operator "
+                       "adaptive_avg_pool2d, input size not accessible.$"):
+        export_model(_request(ckpt, tmp_path / "out"))
+    assert [p.name for p in tmp_path.iterdir()] == ["psp.ckpt"]

@@ -161,7 +161,9 @@ def _unsupported(err: Exception) -> str:
     found = re.search(r"(Unsupported[^\n]*|[^\n]*(?:is not supported|not supported)[^\n]*)",
                       text)
     line = found.group(1) if found else (text.splitlines() or [type(err).__name__])[0]
-    return f"{type(err).__name__}: {line.strip()}"
+    for tail in (" Please feel free", " [Caused by"):  # the exporter's advice and graph dump
+        line = line.split(tail)[0]
+    return f"{type(err).__name__}: {line.strip()[:300]}"
 
 
 def _runner(model: Path):
