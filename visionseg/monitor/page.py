@@ -9,6 +9,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
 
 from visionseg.monitor.settings import PSI_ACT, PSI_WATCH  # noqa: E402
 from visionseg.monitor.summary import LogSummary, summary_text  # noqa: E402
@@ -46,7 +47,7 @@ def ng_chart(s: LogSummary) -> bytes:
     return png_bytes(fig)
 
 
-def _mark_alerts(ax, s: LogSummary, prefix: str) -> None:  # noqa: ANN001
+def _mark_alerts(ax: Axes, s: LogSummary, prefix: str) -> None:
     for alert in s.alerts:
         if alert.message.startswith(prefix):
             ax.axvline(alert.index, color="#d62728", alpha=0.3, lw=3)
@@ -56,7 +57,7 @@ def build_page(s: LogSummary) -> str:
     """A self-contained HTML page of the results log."""
     psi = s.last.get("psi") or {}
     sections = [
-        Section("Status", [p for p in summary_text(s).splitlines()[:5]]),
+        Section("Status", summary_text(s).splitlines()[:5]),
         Section("Drift", [
             "PSI of each image statistic (brightness, contrast per channel, sharpness, "
             "embedding) over the rolling window against the training reference; "

@@ -13,7 +13,7 @@ import base64
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +85,9 @@ def create_app(
     app = FastAPI(title="visionseg inspection", lifespan=lifespan)
 
     @app.middleware("http")
-    async def refuse_large_bodies(request: Request, call_next):  # noqa: ANN001, ANN202
+    async def refuse_large_bodies(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         length = request.headers.get("content-length")
         if length and length.isdigit() and int(length) > settings.max_bytes + FORM_OVERHEAD:
             metrics.error(413)
