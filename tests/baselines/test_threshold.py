@@ -12,9 +12,11 @@ from visionseg.baselines import (
     KMeansBaseline,
     MultiOtsuBaseline,
     OtsuBaseline,
+    RidgeBaseline,
     WatershedBaseline,
 )
 from visionseg.baselines.base import BaselineError
+from visionseg.core.errors import ConfigError
 from visionseg.core.regions import remove_small_regions
 
 CLASSES = ["background", "defect"]
@@ -166,3 +168,31 @@ def test_wrong_input_is_a_clear_error():
         method.fit(iter([(image, mask[:-1])]))
     with pytest.raises(ValueError, match="polarity"):
         OtsuBaseline(CLASSES, polarity="darker")
+
+
+def test_region_rule_stays_off_when_it_does_not_beat_plain_naming():
+    method = OtsuBaseline(CLASSES).fit(_pairs(-1.0))
+    assert method.fit_report["region_rule"] is False and not method.rule.fitted
+    forced = OtsuBaseline(CLASSES, classify=True).fit(_pairs(-1.0))
+    assert forced.rule.fitted
+
+
+@pytest.mark.parametrize(
+    "build,setting",
+    [
+        (lambda: OtsuBaseline(CLASSES, min_contrast=-1.0), "min_contrast"),
+        (lambda: OtsuBaseline(CLASSES, flatten_sigma=2.0), "flatten_sigma"),
+        (lambda: OtsuBaseline(CLASSES, min_area=0), "min_area"),
+        (lambda: MultiOtsuBaseline(CLASSES, levels=1), "levels"),
+        (lambda: AdaptiveBaseline(CLASSES, block=1.5), "block"),
+        (lambda: WatershedBaseline(CLASSES, min_distance=-0.5), "min_distance"),
+        (lambda: WatershedBaseline(CLASSES, markers="peaks"), "markers"),
+        (lambda: RidgeBaseline(CLASSES, scales=[0.1]), "scales"),
+        (lambda: RidgeBaseline(CLASSES, low=1.5), "low"),
+        (lambda: KMeansBaseline(CLASSES, k=1), "k"),
+        (lambda: OtsuBaseline(CLASSES, classify="yes"), "classify"),
+    ],
+)
+def test_out_of_range_settings_name_the_setting(build, setting):
+    with pytest.raises(ConfigError, match=setting):
+        build()
