@@ -260,8 +260,9 @@ class RegionBaseline(Method):
         )
 
     def _fit_rule(self, pairs: TrainPairs) -> None:
-        """Name regions with the learned rule when ``classify`` (or cross-validation) says so."""
-        if self.classify is False or not len(pairs):
+        """Name regions with the learned rule when ``classify`` (or cross-validation) says so;
+        otherwise every region gets the defect class with most train pixels."""
+        if not len(pairs):
             self.rule.clear()
             return
         regions = self._train_regions(pairs)
