@@ -11,6 +11,7 @@ from typing import Any
 
 from visionseg.io.atomic import write_json
 from visionseg.io.images import ImageReadError, read_image
+from visionseg.io.scale16 import Scale16
 from visionseg.models.checkpoint import (
     DRIFT_REFERENCE_KEY,
     EXPECTED_NG_RATE_KEY,
@@ -45,14 +46,15 @@ def expected_ng_rate(summary: Mapping[str, Any]) -> ExpectedNgRate | None:
 
 def store_line_reference(
     checkpoints: Sequence[Path], train_images: Sequence[Path],
-    summary: Mapping[str, Any], output_dir: Path,
+    summary: Mapping[str, Any], output_dir: Path, scale16: Scale16 | None = None,
 ) -> LineReference:
-    """Build the reference from (a sample of) ``train_images``, add it to each checkpoint
-    and write ``line_reference.json`` beside them in ``output_dir``."""
+    """Build the reference from (a sample of) ``train_images`` (16-bit ones read as
+    ``scale16``, as training read them), add it to each checkpoint and write
+    ``line_reference.json`` beside them in ``output_dir``."""
     images = []
     for path in sample_paths(list(train_images), REFERENCE_SAMPLE):
         try:
-            images.append(read_image(path))
+            images.append(read_image(path, scale16))
         except ImageReadError as err:
             log.warning("drift reference skips %s", err)
     try:

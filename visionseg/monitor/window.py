@@ -77,7 +77,7 @@ class RollingMonitor:
     def update(self, features: Mapping[str, float] | None, ng: bool) -> MonitorStatus:
         """Add one image (its statistics, its verdict); return the status, with any alerts."""
         drift = self.reference.drift
-        if drift is not None and features is not None:
+        if drift is not None and features and all(n in features for n in drift.names):
             self._features.append(np.array([features[n] for n in drift.names]))
         self._ng.append(bool(ng))
         previous = self.status

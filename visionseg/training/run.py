@@ -123,6 +123,7 @@ def _store_line_reference(
                if p.is_file()}
     try:
         store_line_reference(list(targets.values()),
-                             [s.image for s in datamodule.splits["train"]], summary, output_dir)
+                             [s.image for s in datamodule.splits["train"]], summary, output_dir,
+                             getattr(datamodule, "scale16", None))
     except (UserError, OSError) as err:  # the trained model stays usable without it
         log.warning("no line reference stored: %s", err)
