@@ -107,3 +107,17 @@ def test_sixteen_bit_inputs_are_read_with_the_given_policy(tmp_path):
                          settings=InferenceSettings(scale16=Scale16("full")),
                          show_progress=False)
     assert full["results"][0]["defect_pixels"]["defect"] == 24 * 24  # all nearly black
+
+
+def test_infer_settings_use_the_models_policy_unless_forced():
+    from omegaconf import OmegaConf
+
+    from visionseg.apps.infer import inference_settings
+
+    cfg = OmegaConf.create({"batch_size": 2, "overlays": True, "overlay_alpha": 0.5,
+                            "io_threads": None, "image16": {"mode": None}})
+    trained = Scale16("range", 0, 4095)
+    assert inference_settings(cfg).scale16 == Scale16()
+    assert inference_settings(cfg, trained).scale16 == trained
+    cfg.image16 = {"mode": "range", "low": 0, "high": 1023}
+    assert inference_settings(cfg, trained).scale16 == Scale16("range", 0, 1023)

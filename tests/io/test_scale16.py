@@ -108,3 +108,5 @@ def test_methods_evaluated_together_share_one_policy():
     assert reading_policy([Model()]) == Scale16()
     with pytest.raises(ConfigError, match="read 16-bit images differently"):
         reading_policy([Model(twelve), Model(Scale16("full"))])
+    trained = Scale16("range", 0, 4095)
+    assert Scale16.from_dict({"mode": "full"}, default=trained) == Scale16("full")
