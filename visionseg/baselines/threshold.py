@@ -93,6 +93,7 @@ class ThresholdBaseline(RegionBaseline):
         classify: bool | None = None,
         classifier: ClassifierMixin | None = None,
         max_fit_images: int | None = 500,
+        extra_settings: dict[str, Any] | None = None,
     ) -> None:
         check_choice("polarity", polarity, POLARITIES)
         check_range("min_contrast", min_contrast, 0.0, 100.0)
@@ -100,7 +101,12 @@ class ThresholdBaseline(RegionBaseline):
         super().__init__(
             classes,
             name,
-            {"polarity": polarity, "min_contrast": min_contrast, "flatten_sigma": flatten_sigma},
+            {
+                "polarity": polarity,
+                "min_contrast": min_contrast,
+                "flatten_sigma": flatten_sigma,
+                **(extra_settings or {}),
+            },
             min_area=min_area,
             classify=classify,
             classifier=classifier,
@@ -244,11 +250,8 @@ class AdaptiveBaseline(ThresholdBaseline):
         check_choice("method", method, tuple(self.METHODS))
         check_range("block", block, 0.0, 1.0)
         check_range("offset", offset, 0.0, 1.0)
-        super().__init__(classes, name, flatten_sigma=0.0, **kwargs)
-        for key, value in (("block", block), ("offset", offset)):
-            self.given[key] = value
-            self.initial_settings[key] = self.tunable[key][0] if value is None else value
-        self.settings = dict(self.initial_settings)
+        extra = {"block": block, "offset": offset}
+        super().__init__(classes, name, flatten_sigma=0.0, extra_settings=extra, **kwargs)
         self.method = method
 
     def _prepare(self, image: np.ndarray) -> State:
