@@ -74,14 +74,15 @@ def test_bad_uploads_get_4xx_and_the_server_carries_on(inspector):
         assert _upload(client, b"").status_code == 400
         refused = _upload(client, b"GIF89a this is no image")
         assert refused.status_code == 415 and "decoded" in refused.json()["detail"]
-        assert _upload(client, bytes(100_000)).status_code == 413
+        assert _upload(client, bytes(100_000)).status_code == 413  # read by the endpoint
+        assert _upload(client, bytes(300_000)).status_code == 413  # refused from its header
         assert _upload(client, encode_png(part_image(0, size=64))).status_code == 413
         assert client.post("/inspect", data={"x": "1"}).status_code == 422
         assert client.get("/health").json()["status"] == "ok"
         assert _upload(client, encode_png(part_image(0, size=40))).status_code == 200
         metrics = client.get("/metrics").text
     assert 'visionseg_request_errors_total{status="415"} 1.0' in metrics
-    assert 'visionseg_request_errors_total{status="413"} 2.0' in metrics
+    assert 'visionseg_request_errors_total{status="413"} 3.0' in metrics
 
 
 def test_one_inference_at_a_time(inspector):

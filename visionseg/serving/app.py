@@ -83,17 +83,7 @@ def create_app(
             state["results"].close()
 
     app = FastAPI(title="visionseg inspection", lifespan=lifespan)
-
-    @app.middleware("http")
-    async def refuse_large_bodies(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > settings.max_bytes + FORM_OVERHEAD:
-            metrics.error(413)
-            return JSONResponse(status_code=413, content={"detail": (
-                f"upload of {int(length):,} bytes is over the {settings.max_bytes:,} allowed")})
-        return await call_next(request)
+    _refuse_large_bodies(app, settings.max_bytes, metrics)
 
     def run(data: bytes, name: str, with_mask: bool) -> InspectResponse:
         started = time.perf_counter()
@@ -138,6 +128,21 @@ def create_app(
         return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def _refuse_large_bodies(app: FastAPI, max_bytes: int, metrics: ServiceMetrics) -> None:
+    """413 from the Content-Length header, before the body is read and spooled."""
+
+    @app.middleware("http")
+    async def refuse(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > max_bytes + FORM_OVERHEAD:
+            metrics.error(413)
+            return JSONResponse(status_code=413, content={"detail": (
+                f"upload of {int(length):,} bytes is over the {max_bytes:,} allowed")})
+        return await call_next(request)
 
 
 def _response(inspection: Inspection, with_mask: bool) -> InspectResponse:
