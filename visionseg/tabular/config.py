@@ -34,6 +34,7 @@ RANGES: dict[str, tuple[float, float, bool]] = {
     "features.observation_months": (1, 1200, True),
     "features.validation_months": (0, 120, True),
     "features.top_categories": (1, 50, True),
+    "spark.max_iter": (1, 10000, True),
     "late_rows.max_gap_days": (1, 36500, True),
     "late_rows.quantile": (0.5, 1.0, False),
     "preprocess.skew_threshold": (0.0, INF, False),

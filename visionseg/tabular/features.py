@@ -5,7 +5,8 @@ observation window ``[observation_start, reference_date)``:
 
 - ``recency_days``: days from the last purchase to the reference date;
 - ``frequency``: number of orders (rows, or distinct ``order`` ids when mapped);
-- ``monetary``: net revenue (returns subtract when ``returns=net``);
+- ``monetary``: net revenue (returns subtract when ``returns=net``), summed exactly at four
+  decimals;
 - ``tenure_days``: days from the first purchase to the reference date;
 - ``orders_per_month``: orders per month of tenure (tenure floored at one month), so a
   customer who joined last month is not mistaken for a weak one;
@@ -38,6 +39,19 @@ FEATURES = (
     "interpurchase_days",
 )
 DAYS_PER_MONTH = 365.25 / 12
+AMOUNT_SCALE = 10_000  # revenue is summed exactly in units of 0.0001
+
+
+def revenue_sums(amounts: pd.Series, grouped) -> np.ndarray:
+    """Per group, the exact sum of the amounts at 4 decimals, rounded once to a double.
+
+    Summing integers of 0.0001 makes the result independent of the order of the rows, so
+    the Spark engine (an exact decimal sum) gives bit-identical revenue.
+    """
+    units = pd.Series(np.round(amounts.to_numpy(dtype="float64") * AMOUNT_SCALE)
+                      .astype(np.int64), index=amounts.index)
+    return units.groupby(grouped.ngroup(), sort=True).sum().to_numpy(dtype="float64") \
+        / AMOUNT_SCALE
 
 
 @dataclass(frozen=True)
@@ -147,7 +161,7 @@ def build_rfm(
     span = grouped["date"].agg(["min", "max"])
     customers = span.index
     frequency = grouped.size().to_numpy(dtype="float64")
-    monetary = grouped["amount"].sum().to_numpy(dtype="float64")
+    monetary = revenue_sums(tx["amount"], grouped)
     ref = np.datetime64(pd.Timestamp(reference_date).to_datetime64())
     day = np.timedelta64(1, "D")
     recency = (ref - span["max"].to_numpy()) / day

@@ -22,7 +22,7 @@ import pandas as pd
 from visionseg.tabular import cohorts as cohort_tables
 from visionseg.tabular.algorithms.base import NOISE, Clusterer, apply_mapping
 from visionseg.tabular.cleaning import ColumnMap, DataQuality, clean_customers, clean_transactions
-from visionseg.tabular.compare import compare_algorithms, fit_algorithm
+from visionseg.tabular.compare import Comparison, Fitted, compare_algorithms, fit_algorithm
 from visionseg.tabular.drift import DriftReference
 from visionseg.tabular.errors import TabularInputError
 from visionseg.tabular.extra_features import (
@@ -54,6 +54,7 @@ from visionseg.tabular.stability import bootstrap_stability
 log = logging.getLogger(__name__)
 MEMBERSHIP_MEANING = {
     "gmm": "posterior probability of the assigned segment",
+    "spark_gmm": "posterior probability of the assigned segment",
     "hdbscan": "HDBSCAN membership strength (0 for noise)",
     "dbscan": "1 for core customers, 0.5 for border customers, 0 for noise",
     "spectral": "share of the nearest fitted customers that agree",
@@ -181,14 +182,20 @@ def size_order(raw: np.ndarray) -> dict[int, int]:
 
 def fit_segmentation(cfg: Mapping[str, Any]) -> FitResult:
     """Run the whole fit described by ``cfg`` (the composed ``configs/tabular/fit.yaml``)."""
+    if cfg["engine"] == "spark":
+        from visionseg.tabular.spark.fit import fit_spark
+
+        return fit_spark(cfg)
+    if cfg["engine"] != "pandas":
+        raise TabularInputError(f"engine must be pandas or spark, not {cfg['engine']!r}")
     seed, k_wanted, clock = int(cfg["seed"]), parse_k(cfg["k"]), _Clock()
-    rules = NamingRules.load(cfg["naming"]["rules"])
+    NamingRules.load(cfg["naming"]["rules"])  # a bad naming file fails before the work
     data_set = load_features(cfg)
     features, n = data_set.features, len(data_set.features)
     for line in data_set.quality.console_lines():
         log.info("%s", line)
     clock.lap(f"read, {n} customers")
-    numeric, categorical, revenue = feature_columns(cfg, data_set)
+    numeric, categorical, _ = feature_columns(cfg, data_set)
     if k_wanted is not None and k_wanted >= n:
         raise TabularInputError(
             f"k={k_wanted} segments asked for, but only {n} customers remain after cleaning; "
@@ -205,10 +212,21 @@ def fit_segmentation(cfg: Mapping[str, Any]) -> FitResult:
     else:
         fitted = fit_algorithm(cfg["algorithm"], matrix, features, preprocessor, k_wanted, cfg,
                                seed)
+    log.info("%s", fitted.selection.reason)
+    clock.lap(f"K selection and {fitted.clusterer.name} fit")
+    return finish_fit(cfg, data_set, preprocessor, matrix, fitted, comparison, clock)
+
+
+def finish_fit(cfg: Mapping[str, Any], data_set: FeatureSet, preprocessor: Preprocessor,
+               matrix: np.ndarray, fitted: Fitted, comparison: Comparison | None = None,
+               clock: _Clock | None = None) -> FitResult:
+    """Number the segments, check stability, name, profile and test them (either engine)."""
+    seed, clock = int(cfg["seed"]), clock or _Clock()
+    numeric, _, revenue = feature_columns(cfg, data_set)
+    rules = NamingRules.load(cfg["naming"]["rules"])
+    features = data_set.features
     selection, clusterer, make, data = (fitted.selection, fitted.clusterer, fitted.make,
                                         fitted.data)
-    log.info("%s", selection.reason)
-    clock.lap(f"K selection and {clusterer.name} fit")
     raw = clusterer.labels_
     label_map = size_order(raw)
     refresh = None
@@ -233,7 +251,7 @@ def fit_segmentation(cfg: Mapping[str, Any]) -> FitResult:
         result.profiles["stability_jaccard"] = result.profiles["segment"].map(stability.jaccard)
     clock.lap("profiles and tests")
     if data_set.observed is not None:
-        _add_cohorts(result, data_set.observed, labels, cfg["cohorts"], seed)
+        add_cohorts(result, data_set.observed, labels, cfg["cohorts"], seed)
         clock.lap("cohorts")
     clusterer.compact()
     return result
@@ -306,7 +324,7 @@ def _metadata(cfg: Mapping[str, Any], data_set: FeatureSet, clusterer: Clusterer
     }
 
 
-def _add_cohorts(result: FitResult, observed: pd.DataFrame, labels: np.ndarray,
+def add_cohorts(result: FitResult, observed: pd.DataFrame, labels: np.ndarray,
                  ccfg: Mapping[str, Any], seed: int) -> None:
     segments = pd.Series(labels, index=result.features.index)
     months = int(ccfg["max_months"])
