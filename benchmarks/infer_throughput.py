@@ -155,8 +155,9 @@ def report(args, device, seconds: dict[str, list[float]], agree: float) -> None:
     labels = {"bare": "bare torch tiled loop", "checkpoint": "infer.py, checkpoint",
               "onnx": "infer.py, ONNX Runtime"}
     for key, label in labels.items():
-        spread = ", ".join(f"{args.images / s:.2f}" for s in seconds[key])
-        print(f"{label:<24} {rate[key]:7.2f} images/s  (rounds: {spread})")
+        spread = ", ".join(f"{args.images / s:.3f}" for s in seconds[key])
+        print(f"{label:<24} {rate[key]:7.3f} images/s, {1 / rate[key]:6.2f} s/image  "
+              f"(rounds: {spread})")
     print(f"ONNX / bare torch loop: {rate['onnx'] / rate['bare']:.2f}x; ONNX / checkpoint "
           f"path: {rate['onnx'] / rate['checkpoint']:.2f}x; ONNX masks equal to the "
           f"checkpoint path's: {agree:.5%} of pixels")

@@ -135,7 +135,7 @@ def _check_output(output: Path) -> None:
 def _write_onnx(graph: ExportGraph, path: Path, request: ExportRequest, net: dict) -> None:
     import torch
 
-    example = torch.zeros((1, 67, 93, 3), dtype=torch.uint8)  # odd size: padding is traced
+    example = torch.zeros((1, 251, 229, 3), dtype=torch.uint8)  # odd size: padding is traced
     try:
         with warnings.catch_warnings(), contextlib.redirect_stdout(None):
             warnings.simplefilter("ignore")
