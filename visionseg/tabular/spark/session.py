@@ -68,6 +68,8 @@ def spark_session(master: str = "local[*]", driver_memory: str = "4g") -> Any:
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
     log4j = f"-Dlog4j2.configurationFile=file:{_log4j_file()}"
+    # the driver JVM starts before any builder setting is read: its options go here
+    os.environ.setdefault("PYSPARK_SUBMIT_ARGS", f'--driver-java-options "{log4j}" pyspark-shell')
     spark = (SparkSession.builder.master(master).appName("visionseg.tabular")
              .config("spark.driver.extraJavaOptions", log4j)
              .config("spark.executor.extraJavaOptions", log4j)
