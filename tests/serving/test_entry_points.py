@@ -6,6 +6,9 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -39,47 +42,73 @@ def _finish(proc: subprocess.Popen) -> tuple[int, str]:
     return proc.returncode, out
 
 
-def test_watch_mode_runs_until_sigterm_and_exits_cleanly(tmp_path):
-    inbox, out = tmp_path / "in", tmp_path / "out"
+@dataclass
+class Started:
+    """Both entry points, started together (each spends most of its start importing)."""
+
+    watch: subprocess.Popen
+    inbox: Path
+    out: Path
+    serve: subprocess.Popen
+    url: str
+    served: Path
+
+
+@pytest.fixture(scope="module")
+def started(tmp_path_factory) -> Iterator[Started]:
+    tmp = tmp_path_factory.mktemp("entry_points")
+    inbox, out = tmp / "in", tmp / "out"
     inbox.mkdir()
-    proc = _start("infer.py", "method=otsu", f"input={inbox}", f"output={out}", "watch=true",
-                  "watch_settings.settle=0.1", "watch_settings.poll=0.05")
+    ckpt = save_tiny_checkpoint(tmp / "tiny.ckpt")
+    train = []
+    for i, image in enumerate(line_images(0, 40)):
+        train.append(tmp / "train" / f"{i}.png")
+        write_png(train[-1], image)
+    store_line_reference([ckpt], train, {"image_level": {"tp": 1, "tn": 9}}, tmp)
+    port = free_port()
+    procs = Started(
+        watch=_start("infer.py", "method=otsu", f"input={inbox}", f"output={out}",
+                     "watch=true", "watch_settings.settle=0.1", "watch_settings.poll=0.05"),
+        inbox=inbox, out=out,
+        serve=_start("serve.py", f"ckpt={ckpt}", f"server.port={port}", "device=cpu",
+                     "server.log_level=warning", f"output={tmp / 'served'}"),
+        url=f"http://127.0.0.1:{port}", served=tmp / "served",
+    )
+    yield procs
+    for proc in (procs.watch, procs.serve):
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
+def test_watch_mode_runs_until_sigterm_and_exits_cleanly(started):
     try:
         for i in range(2):
-            (inbox / f"p{i}.png").write_bytes(encode_png(part_image(i)))
-        log = out / "results.jsonl"
-        wait_for(lambda: log.exists() and len(list(read_results(log))) == 2, timeout=120,
+            (started.inbox / f"p{i}.png").write_bytes(encode_png(part_image(i)))
+        log = started.out / "results.jsonl"
+        wait_for(lambda: log.exists() and len(list(read_results(log))) == 2, timeout=180,
                  what="two results from infer.py watch=true")
     finally:
-        code, text = _finish(proc)
+        code, text = _finish(started.watch)
     assert code == 0, text
     assert "drift is reported as unavailable" in text and "Stopped: 2 image(s)" in text
 
 
-def test_serve_py_serves_a_checkpoint_with_its_drift_reference(tmp_path):
-    ckpt = save_tiny_checkpoint(tmp_path / "tiny.ckpt")
-    train = []
-    for i, image in enumerate(line_images(0, 40)):
-        train.append(tmp_path / "train" / f"{i}.png")
-        write_png(train[-1], image)
-    store_line_reference([ckpt], train, {"image_level": {"tp": 1, "tn": 9}}, tmp_path)
-    port = free_port()
-    proc = _start("serve.py", f"ckpt={ckpt}", f"server.port={port}", "device=cpu",
-                  "server.log_level=warning", f"output={tmp_path / 'served'}")
-    url = f"http://127.0.0.1:{port}"
+def test_serve_py_serves_a_checkpoint_with_its_drift_reference(started):
+    url = started.url
     try:
-        wait_for(lambda: _healthy(url, proc), timeout=120, what="serve.py to answer")
+        wait_for(lambda: _healthy(url, started.serve), timeout=180, what="serve.py to answer")
         health = httpx.get(f"{url}/health").json()
         answer = httpx.post(f"{url}/inspect", timeout=60,
                             files={"file": ("x.png", encode_png(part_image(1, 64)))})
     finally:
-        code, text = _finish(proc)
+        code, text = _finish(started.serve)
     assert health["drift"] == "warming up" and health["ng_rate_status"] == "warming up", health
     assert health["classes"][0] == "background"
     assert answer.status_code == 200, answer.text
     assert answer.json()["monitor"]["ng_expected"] == pytest.approx(0.1)
     assert code in (0, -signal.SIGTERM), text
-    assert len(list(read_results(tmp_path / "served" / "results.jsonl"))) == 1
+    assert len(list(read_results(started.served / "results.jsonl"))) == 1
 
 
 def _healthy(url: str, proc: subprocess.Popen) -> bool:
