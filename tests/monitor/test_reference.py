@@ -86,3 +86,17 @@ def test_older_checkpoints_baselines_and_exported_metadata(tmp_path):
     meta = LineReference(drift=build_reference(line_images(3, 40))).to_meta()
     (exported.parent / "model.json").write_text(json.dumps({"classes": ["a"], **meta}))
     assert reference_for_model(exported).drift.images == 40
+
+
+def test_an_export_without_the_reference_falls_back_to_its_source_checkpoint(tmp_path):
+    ckpt = tmp_path / "best.ckpt"
+    meta = LineReference(drift=build_reference(line_images(4, 40))).to_meta()
+    torch.save({"state_dict": {}, "visionseg": {"module": "x.Y", **meta}}, ckpt)
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "model.onnx").write_bytes(b"onnx")
+    (export / "model.json").write_text(json.dumps({"source_checkpoint": str(ckpt)}))
+    assert reference_for_model(export / "model.onnx").drift.images == 40
+    assert reference_for_model(export).drift.images == 40
+    ckpt.unlink()
+    assert reference_for_model(export) == LineReference()
