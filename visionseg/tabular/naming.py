@@ -12,7 +12,6 @@ name so the report can show why a segment is called what it is.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -227,6 +226,3 @@ def segment_medians(features: pd.DataFrame, labels: np.ndarray) -> pd.DataFrame:
                         "tenure_cycles", "r_score", "f_score", "m_score") if c in scored]
     return scored[cols].groupby(labels).median()
 
-
-def is_finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and math.isfinite(value)

@@ -48,9 +48,7 @@ def cell(value: Any) -> Any:
         if math.isfinite(value) and abs(value) >= 100:
             return int(round(value))
         return value
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if value is pd.NaT:
+    if value is None or value is pd.NaT:
         return None
     return str(value)
 
