@@ -47,6 +47,8 @@ VARIANTS: dict[str, list[str]] = {
     "skeleton": ["model/loss=ce_dice_skeleton"],
     "cldice": ["model/loss=ce_dice_cldice"],
     "weighted": ["model.loss.terms.0.loss.class_weights=[1.0,3.0,1.0]"],
+    "skeleton_weighted": ["model/loss=ce_dice_skeleton",
+                          "model.loss.terms.0.loss.class_weights=[1.0,5.0,1.0]"],
 }
 
 
@@ -188,7 +190,8 @@ def baselines(names: list[str]) -> None:
 
 def _figures(entry: dict) -> dict:
     per_class = {name: fig["iou"] for name, fig in entry["per_class"].items()}
-    return {"mIoU": entry["defect_mIoU"], "iou": per_class}
+    # metrics.json of versions before the rename call the defect-class mean "mIoU".
+    return {"mIoU": entry.get("defect_mIoU", entry.get("mIoU")), "iou": per_class}
 
 
 # ----------------------------------------------------------------------------- post hoc
