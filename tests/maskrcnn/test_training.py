@@ -49,7 +49,8 @@ def compose_train(*overrides: str):
 @pytest.fixture(scope="module")
 def data(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("instances")
-    return generate(root, splits={"train": 12, "val": 2, "test": 2}, size=64, seed=4, p_good=0.2)
+    return generate(root, splits={"train": 12, "val": 2, "test": 2}, size=64, seed=4, p_good=0.2,
+                    mode="easy")
 
 
 @pytest.fixture(scope="module")
