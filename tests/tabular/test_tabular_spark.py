@@ -15,6 +15,10 @@ from visionseg.tabular.spark import session as spark_session_module
 from visionseg.tabular.synthetic import planted_transactions
 
 pytest.importorskip("pyspark")
+pytestmark = [  # pyspark 4.3 warns on every conversion under pandas 3 (library-traps.md)
+    pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas"),
+    pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),
+]
 COMMON = ["stability.rounds=0", "k_selection.gap_references=0", "k_selection.stability_rounds=0",
           "report.sample=200", "k=5"]
 SPARK = ["engine=spark", "spark.master='local[2]'"]

@@ -66,7 +66,10 @@ def spark_session(master: str = "local[*]", driver_memory: str = "4g") -> Any:
     os.environ["PYSPARK_PYTHON"] = sys.executable
     os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    # pyspark 4.3 warns on every pandas 3 conversion (library-traps.md); Arrow stays on
     warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
+    warnings.filterwarnings("ignore", message="The copy keyword is deprecated",
+                            module="pyspark")
     log4j = f"-Dlog4j2.configurationFile=file:{_log4j_file()}"
     # the driver JVM starts before any builder setting is read: its options go here
     os.environ.setdefault("PYSPARK_SUBMIT_ARGS", f'--driver-java-options "{log4j}" pyspark-shell')
