@@ -97,3 +97,13 @@ def test_a_user_naming_file(tmp_path):
         NamingRules.load(bad)
     with pytest.raises(TabularInputError, match="naming.rules=.*missing.yaml: file not found"):
         NamingRules.load(tmp_path / "missing.yaml")
+
+
+def test_when_no_words_differ_the_largest_relative_difference_names_them():
+    from visionseg.tabular.naming import _rank_words
+
+    medians = pd.DataFrame({"monetary": [44.0, 67.0], "recency_days": [464.0, 428.0],
+                            "frequency": [2.0, 2.0]}, index=[4, 5])
+    names = {4: "dormant", 5: "dormant"}
+    _rank_words(names, "dormant", [4, 5], medians)
+    assert names == {4: "dormant (lower spend)", 5: "dormant (higher spend)"}

@@ -181,11 +181,34 @@ def _disambiguate(names: dict[int, str], medians: pd.DataFrame, rules: NamingRul
                 for s in group:
                     names[s] = f"{name} ({found[s]})"
                 break
-        else:  # nothing tells them apart in words: rank them by median spend
-            spend = medians.loc[group, "monetary"] if "monetary" in medians else \
-                pd.Series(range(len(group)), index=group)
-            for rank, s in enumerate(spend.sort_values(ascending=False).index):
-                names[s] = f"{name} (spend rank {rank + 1} of {len(group)})"
+        else:  # nothing tells them apart in words: the measure where they differ most
+            _rank_words(names, name, group, medians)
+
+
+RANK_WORDS = {"monetary": ("higher spend", "lower spend", "spend"),
+              "recency_days": ("more recent", "less recent", "recency"),
+              "frequency": ("more orders", "fewer orders", "orders")}
+
+
+def _rank_words(names: dict[int, str], name: str, group: list[int],
+                medians: pd.DataFrame) -> None:
+    """'(higher spend)' / '(lower spend)' on the measure with the largest relative spread."""
+    fields = [f for f in RANK_WORDS if f in medians]
+    if not fields:
+        for i, s in enumerate(sorted(group)):
+            names[s] = f"{name} (group {i + 1} of {len(group)})"
+        return
+    values = medians.loc[group, fields]
+    spread = (values.max() - values.min()) / values.abs().max().replace(0, 1)
+    field = str(spread.idxmax())
+    high, low, noun = RANK_WORDS[field]
+    ascending = field == "recency_days"  # fewer days is "more recent"
+    order = values[field].sort_values(ascending=ascending).index
+    for rank, s in enumerate(order):
+        if len(group) == 2:
+            names[s] = f"{name} ({high if rank == 0 else low})"
+        else:
+            names[s] = f"{name} ({noun} rank {rank + 1} of {len(group)})"
 
 
 def name_segments(features: pd.DataFrame, labels: np.ndarray, z: pd.DataFrame,

@@ -45,7 +45,7 @@ def cell(value: Any) -> Any:
         return int(value)
     if isinstance(value, (float, np.floating)):
         value = float(value)
-        if math.isfinite(value) and abs(value) >= 100:
+        if math.isfinite(value) and (abs(value) >= 100 or value.is_integer()):
             return int(round(value))
         return value
     if value is None or value is pd.NaT:
