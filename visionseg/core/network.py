@@ -1,4 +1,5 @@
-"""What every trained network shares as a :class:`Method`: device, batching, tiling choice."""
+"""What every network shares as a :class:`Method`: batching and the tiling choice, and for
+torch networks the device."""
 
 from __future__ import annotations
 
@@ -21,33 +22,17 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
-class NetworkMethod(Method):
-    """A network on a device, in eval mode, bf16 autocast on CUDA.
+class BatchedMethod(Method):
+    """Batching and the whole-or-tiled choice every network shares (torch or ONNX Runtime).
 
     Images no larger than ``tile_size`` (or any image when it is None) are predicted whole,
     same-sized ones ``batch_size`` at a time (:meth:`predict_whole`); larger ones tile by
     tile (:meth:`predict_large`).
     """
 
-    def __init__(
-        self,
-        net: torch.nn.Module,
-        classes: Sequence[str],
-        name: str,
-        device: str = "auto",
-        tile_size: int | None = 512,
-        tile_overlap: int = 64,
-        batch_size: int = 4,
-        amp: bool = True,
-    ) -> None:
-        self.name = name
-        self.classes = list(classes)
-        self.device = resolve_device(device)
-        self.net = net.to(self.device).eval()
-        self.amp = amp and self.device.type == "cuda"
-        self.tile_size = tile_size
-        self.tile_overlap = tile_overlap
-        self.batch_size = batch_size
+    tile_size: int | None = 512
+    tile_overlap: int = 64
+    batch_size: int = 4
 
     @abstractmethod
     def predict_whole(self, images: Sequence[np.ndarray]) -> list[Prediction]:
@@ -78,3 +63,27 @@ class NetworkMethod(Method):
                 for i, pred in zip(chunk, preds, strict=True):
                     results[i] = pred
         return results  # type: ignore[return-value]
+
+
+class NetworkMethod(BatchedMethod):
+    """A torch network on a device, in eval mode, bf16 autocast on CUDA."""
+
+    def __init__(
+        self,
+        net: torch.nn.Module,
+        classes: Sequence[str],
+        name: str,
+        device: str = "auto",
+        tile_size: int | None = 512,
+        tile_overlap: int = 64,
+        batch_size: int = 4,
+        amp: bool = True,
+    ) -> None:
+        self.name = name
+        self.classes = list(classes)
+        self.device = resolve_device(device)
+        self.net = net.to(self.device).eval()
+        self.amp = amp and self.device.type == "cuda"
+        self.tile_size = tile_size
+        self.tile_overlap = tile_overlap
+        self.batch_size = batch_size

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from visionseg.core.method import Method
+from visionseg.core.network import BatchedMethod
 from visionseg.core.prediction import Prediction
 from visionseg.core.tiling import predict_tiled
 from visionseg.export.errors import ExportError, require_onnx
@@ -60,7 +60,7 @@ def source_name(checkpoint: str) -> str:
     return path.stem
 
 
-class OnnxMethod(Method):
+class OnnxMethod(BatchedMethod):
     """An exported model (``DIR/model.onnx`` with ``DIR/model.json``) as a Method."""
 
     def __init__(
@@ -104,26 +104,10 @@ class OnnxMethod(Method):
         outputs = self.session.run(None, {INPUT: np.ascontiguousarray(images, np.uint8)})
         return {o.name: v for o, v in zip(self.session.get_outputs(), outputs, strict=True)}
 
-    def predict(self, image: np.ndarray) -> Prediction:
-        return self.predict_batch([image])[0]
+    def predict_whole(self, images: Sequence[np.ndarray]) -> list[Prediction]:
+        return [Prediction.from_probs(p) for p in self.probabilities(np.stack(images))]
 
-    def predict_batch(self, images: Sequence[np.ndarray]) -> list[Prediction]:
-        results: list[Prediction | None] = [None] * len(images)
-        groups: dict[tuple[int, ...], list[int]] = {}
-        for i, image in enumerate(images):
-            if self.tile_size is None or max(image.shape[:2]) <= self.tile_size:
-                groups.setdefault(image.shape, []).append(i)
-            else:
-                results[i] = self._predict_large(image)
-        for indices in groups.values():
-            for start in range(0, len(indices), self.batch_size):
-                chunk = indices[start : start + self.batch_size]
-                probs = self.probabilities(np.stack([images[i] for i in chunk]))
-                for i, p in zip(chunk, probs, strict=True):
-                    results[i] = Prediction.from_probs(p)
-        return results  # type: ignore[return-value]
-
-    def _predict_large(self, image: np.ndarray) -> Prediction:
+    def predict_large(self, image: np.ndarray) -> Prediction:
         keep = image.shape[0] * image.shape[1] * self.num_classes * 4 <= self.max_probs_bytes
         mask, conf, probs = predict_tiled(image, self.probabilities, self.num_classes,
                                           tile=self.tile_size, overlap=self.tile_overlap,
