@@ -21,11 +21,10 @@ from hydra.errors import HydraException
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from visionseg.core.errors import UserError
+from visionseg.cli import user_errors
 from visionseg.tabular.errors import TabularInputError
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs" / "tabular"
-EXIT_USER_ERROR = 2
 INF = math.inf
 # dotted key -> (lowest, highest, whole number?) for every numeric setting of every config
 RANGES: dict[str, tuple[float, float, bool]] = {
@@ -116,21 +115,18 @@ def load_config(name: str, overrides: Sequence[str] = ()) -> dict[str, Any]:
 
 
 def run_cli(task: Callable[[list[str]], int], argv: Sequence[str] | None, usage: str) -> int:
-    """Run ``task(overrides)``; a :class:`UserError` prints one ``error:`` line, exit code 2.
-
-    The same rule as ``visionseg.cli.user_errors`` (that module imports the torch side, five
-    seconds of start-up a tabular command does not need).
-    """
+    """Run ``task(overrides)``; a :class:`UserError` prints one ``error:`` line and gives
+    exit code 2 through the package's one handler, :func:`visionseg.cli.user_errors`."""
     args = list(sys.argv[1:] if argv is None else argv)
     if any(a in ("-h", "--help") for a in args):
         print(usage)
         return 0
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     try:
-        return task(args)
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USER_ERROR
+        with user_errors():
+            return task(args)
+    except SystemExit as stop:
+        return int(stop.code)
     except KeyboardInterrupt:
         print("interrupted; no output was written for this step", file=sys.stderr)
         return 130
