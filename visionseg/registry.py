@@ -23,7 +23,7 @@ from visionseg.postprocess.chain import Chain
 
 #: Config groups chosen on the command line as ``group=option``; checked before Hydra runs.
 GROUPS = ("method", "postprocess", "decision", "tile", "rules", "model", "data", "trainer",
-          "callbacks", "logger", "experiment", "debug", "evaluation")
+          "callbacks", "logger", "experiment", "debug", "evaluation", "hparams_search")
 
 
 def config_dir() -> Path:

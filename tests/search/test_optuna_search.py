@@ -16,7 +16,7 @@ def test_two_trial_search_writes_results_table_and_best_config(tmp_path):
     run_script(
         "train.py",
         "-m",
-        "+hparams_search=unet_optuna",
+        "hparams_search=unet_optuna",
         "hydra.sweeper.n_trials=2",
         "hydra.sweeper.sampler.n_startup_trials=2",
         f"data.root={data}",
