@@ -159,12 +159,7 @@ class PixelFigures:
 def summarize_confusion(matrix: np.ndarray, class_names: list[str] | None = None) -> dict[str, Any]:
     """The training loggers' view (``val/mIoU`` is the defect mIoU): plain dict of figures."""
     names = class_names or [str(i) for i in range(np.asarray(matrix).shape[0])]
-    figures = PixelFigures.from_counts(matrix, names)
-    return {
-        "per_class": {k: vars(v).copy() for k, v in figures.per_class.items()},
-        "mIoU": figures.defect_miou,
-        "mDice": figures.defect_mdice,
-        "mIoU_all": figures.miou_all,
-        "mDice_all": figures.mdice_all,
-        "pixel_accuracy": figures.pixel_accuracy,
-    }
+    out = PixelFigures.from_counts(matrix, names).to_json()
+    del out["confusion_matrix"]
+    out["mIoU"], out["mDice"] = out.pop("defect_mIoU"), out.pop("defect_mDice")
+    return out

@@ -72,8 +72,8 @@ class _ThinClassLoss(nn.Module):
     with the ignored pixels removed from both."""
 
     def __init__(
-        self, classes: Sequence[str], thin_classes: Sequence[str], iterations: int,
-        ignore_index: int, smooth: float,
+        self, classes: Sequence[str], thin_classes: Sequence[str], iterations: int = 3,
+        ignore_index: int = 255, smooth: float = 1e-3,
     ) -> None:
         super().__init__()
         classes, thin = list(classes), list(thin_classes)
@@ -118,12 +118,6 @@ class SkeletonRecall(_ThinClassLoss):
     over-segmentation.
     """
 
-    def __init__(
-        self, classes: Sequence[str], thin_classes: Sequence[str], iterations: int = 3,
-        ignore_index: int = 255, smooth: float = 1e-3,
-    ) -> None:
-        super().__init__(classes, thin_classes, iterations, ignore_index, smooth)
-
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         probs, truth = self.split(logits, target)
         with torch.no_grad():
@@ -143,12 +137,6 @@ class SoftClDice(_ThinClassLoss):
     Predicting a class everywhere games the precision term's partner: always pair it
     with Dice (``model/loss=ce_dice_cldice`` does).
     """
-
-    def __init__(
-        self, classes: Sequence[str], thin_classes: Sequence[str], iterations: int = 3,
-        ignore_index: int = 255, smooth: float = 1e-3,
-    ) -> None:
-        super().__init__(classes, thin_classes, iterations, ignore_index, smooth)
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         probs, truth = self.split(logits, target)

@@ -121,7 +121,9 @@ def run_cli(task: Callable[[list[str]], int], argv: Sequence[str] | None, usage:
     if any(a in ("-h", "--help") for a in args):
         print(usage)
         return 0
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    # force: a command owns the root logger (a handler left on an old stream by an earlier
+    # caller in the same process would fail at every log line)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr, force=True)
     try:
         with user_errors():
             return task(args)
