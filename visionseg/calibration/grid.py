@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from visionseg.core.errors import UserError
+from visionseg.core.errors import UserError, reject_unknown
 from visionseg.core.verdict import DEFAULT_MIN_AREA, ClassRule, PartRule
 
 
@@ -69,10 +69,7 @@ class SweepGrid:
         value = dict(value or {})
         keys = {"min_area": "min_areas", "min_confidence": "min_confidences",
                 "pixel_threshold": "pixel_thresholds"}
-        unknown = sorted(set(value) - set(keys))
-        if unknown:
-            raise CalibrationError(f"unknown calibrate.grid setting(s) {unknown}; "
-                                   f"known: {sorted(keys)}")
+        reject_unknown(value, keys, "calibrate.grid", CalibrationError)
         try:
             return cls(**{keys[k]: tuple(v) for k, v in value.items() if v is not None})
         except TypeError as err:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from visionseg.core.errors import ConfigError
+from visionseg.core.errors import ConfigError, settings_from
 
 TileFn = Callable[[np.ndarray], "np.ndarray | torch.Tensor"]
 """``N x h x w x 3`` uint8 tiles -> ``N x C x h x w`` float32 probabilities (a NumPy array,
@@ -48,11 +48,7 @@ class TileSettings:
 
     @classmethod
     def from_dict(cls, value: Mapping[str, Any] | None) -> TileSettings:
-        value = dict(value or {})
-        unknown = sorted(set(value) - {"size", "overlap"})
-        if unknown:
-            raise ConfigError(f"unknown tile setting(s) {unknown}; known: ['overlap', 'size']")
-        return cls(**value)
+        return settings_from(cls, value, "tile")
 
 
 def tile_starts(length: int, tile: int, overlap: int) -> list[int]:

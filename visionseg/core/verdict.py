@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from visionseg.core.errors import ConfigError
+from visionseg.core.errors import ConfigError, reject_unknown
 from visionseg.core.prediction import Prediction
 from visionseg.core.regions import Region, extract_regions
 
@@ -138,10 +138,7 @@ class PartRule:
             return cls()
         if isinstance(value, PartRule):
             return value
-        known = {"min_area", "min_confidence", "per_class"}
-        unknown = sorted(set(value) - known)
-        if unknown:
-            raise ConfigError(f"unknown decision setting(s) {unknown}; known: {sorted(known)}")
+        reject_unknown(value, ("min_area", "min_confidence", "per_class"), "decision")
         per_class = {str(k): dict(v or {}) for k, v in dict(value.get("per_class") or {}).items()}
         rule = cls(int(value.get("min_area", DEFAULT_MIN_AREA)),
                    float(value.get("min_confidence", 0.0)))
@@ -152,7 +149,6 @@ class PartRule:
 def _merge(rule: PartRule, overrides: Mapping[str, Any] | ClassRule) -> dict[str, Any]:
     if isinstance(overrides, ClassRule):
         return asdict(overrides)
-    unknown = sorted(set(overrides) - {"min_area", "min_confidence", "pixel_threshold"})
-    if unknown:
-        raise ConfigError(f"unknown per-class decision setting(s) {unknown}")
+    reject_unknown(overrides, ("min_area", "min_confidence", "pixel_threshold"),
+                   "per-class decision")
     return {"min_area": rule.min_area, "min_confidence": rule.min_confidence, **overrides}

@@ -18,7 +18,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from visionseg.core.errors import ConfigError
+from visionseg.core.errors import ConfigError, reject_unknown
 from visionseg.data.textures import BACKGROUNDS, lighting
 
 
@@ -85,11 +85,7 @@ class TexturedSettings:
         """From a config mapping (unknown keys are an error naming them) or None."""
         if value is None or isinstance(value, TexturedSettings):
             return value or cls()
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(value) - known)
-        if unknown:
-            raise ConfigError(f"unknown data.synthetic.textured setting(s) {unknown}; "
-                              f"known: {sorted(known)}")
+        reject_unknown(value, (f.name for f in fields(cls)), "data.synthetic.textured")
         return cls(**{k: tuple(v) if isinstance(v, Sequence) and not isinstance(v, str) else v
                       for k, v in value.items()})
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
-from visionseg.core.errors import ConfigError
+from visionseg.core.errors import ConfigError, settings_from
 
 
 @dataclass
@@ -69,13 +69,7 @@ class EvalSettings:
             return cls()
         if isinstance(value, cls):
             return value
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(value) - known)
-        if unknown:
-            raise ConfigError(
-                f"unknown evaluation setting(s) {unknown} under rules; known: {sorted(known)}"
-            )
-        return cls(**dict(value))
+        return settings_from(cls, value, "evaluation")
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)

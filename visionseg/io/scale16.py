@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from visionseg.core.errors import ConfigError
+from visionseg.core.errors import ConfigError, reject_unknown
 
 MODES = ("auto", "range", "stretch", "full")
 STANDARD_BITS = (8, 10, 12, 14, 16)
@@ -55,9 +55,7 @@ class Scale16:
     def from_dict(cls, value: Mapping[str, Any] | None, default: Scale16 | None = None) -> Scale16:
         """From a config node; ``None`` (or ``mode: null``) gives ``default`` (auto)."""
         value = dict(value or {})
-        unknown = sorted(set(value) - {"mode", "low", "high"})
-        if unknown:
-            raise ConfigError(f"unknown image16 setting(s) {unknown}; known: high, low, mode")
+        reject_unknown(value, ("mode", "low", "high"), "image16")
         if value.get("mode") is None:
             return default or cls()
         return cls(**value)

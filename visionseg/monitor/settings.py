@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
-from visionseg.core.errors import ConfigError
+from visionseg.core.errors import ConfigError, settings_from
 
 #: PSI bands used for features in credit scoring and customer segmentation alike.
 PSI_WATCH = 0.1
@@ -54,9 +54,4 @@ class MonitorSettings:
     @classmethod
     def from_dict(cls, value: Mapping[str, Any] | None) -> MonitorSettings:
         """Settings from a config node; unknown keys are an error naming them."""
-        value = dict(value or {})
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(value) - known)
-        if unknown:
-            raise ConfigError(f"unknown monitor setting(s) {unknown}; known: {sorted(known)}")
-        return cls(**value)
+        return settings_from(cls, value, "monitor")

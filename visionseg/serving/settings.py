@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from visionseg.core.errors import ConfigError
+from visionseg.core.errors import ConfigError, settings_from
 
 T = TypeVar("T")
 
 #: Names camera and copy software give files still being written; never read.
 TEMP_SUFFIXES = (".part", ".tmp", ".temp", ".partial", ".crdownload", ".filepart", "~")
-
-
-def _from_dict(cls: type[T], value: Mapping[str, Any] | None, node: str) -> T:
-    value = dict(value or {})
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(value) - known)
-    if unknown:
-        raise ConfigError(f"unknown {node} setting(s) {unknown}; known: {sorted(known)}")
-    return cls(**value)
 
 
 def _check_range(node: str, name: str, value: float, low: float, high: float) -> None:
@@ -53,7 +44,7 @@ class WatchSettings:
 
     @classmethod
     def from_dict(cls, value: Mapping[str, Any] | None) -> WatchSettings:
-        return _from_dict(cls, value, "watch_settings")
+        return settings_from(cls, value, "watch_settings")
 
 
 @dataclass(frozen=True)
@@ -88,4 +79,4 @@ class ServeSettings:
 
     @classmethod
     def from_dict(cls, value: Mapping[str, Any] | None) -> ServeSettings:
-        return _from_dict(cls, value, "server")
+        return settings_from(cls, value, "server")

@@ -11,18 +11,15 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_limits
 
 from visionseg.io import write_csv
 from visionseg.tabular.algorithms.base import NOISE
 from visionseg.tabular.config import load_config, run_cli
 from visionseg.tabular.errors import TabularInputError
-from visionseg.tabular.model import SegmentationModel
-from visionseg.tabular.score import score_table
+from visionseg.tabular.score import score_from_config
 
 log = logging.getLogger("visionseg.tabular.campaign")
 USAGE = """usage:
@@ -49,12 +46,7 @@ def stratified_holdout(segments: np.ndarray, holdout: float, seed: int) -> np.nd
 
 def campaign_task(overrides: list[str]) -> int:
     cfg = load_config("campaign", overrides)
-    output = Path(cfg["output"])
-    if output.is_dir():
-        raise TabularInputError(f"output={output} is a folder; give a .csv file name")
-    with threadpool_limits(limits=cfg["threads"]):
-        model = SegmentationModel.load(cfg["model"])
-        scores, _ = score_table(model, cfg["input"], cfg)
+    output, model, scores, _ = score_from_config(cfg)
     targeted = scores[scores["segment"] != NOISE]
     if cfg["segments"] is not None:
         wanted = {int(s) for s in cfg["segments"]}

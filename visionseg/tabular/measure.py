@@ -21,16 +21,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from visionseg.io import atomic_path, write_csv, write_text
 from visionseg.report.document import Figure, Section
-from visionseg.report.html import render_html
-from visionseg.report.markdown import render_markdown
 from visionseg.tabular.cleaning import require_columns
 from visionseg.tabular.config import load_config, run_cli
 from visionseg.tabular.errors import TabularInputError
 from visionseg.tabular.io import ReaderOptions, parse_amounts, read_table
 from visionseg.tabular.lift import Lift, holm, mean_lift, proportion_lift
-from visionseg.tabular.plots import figure, frame_table
+from visionseg.tabular.plots import figure, frame_table, write_section_report
 
 log = logging.getLogger("visionseg.tabular.measure")
 USAGE = """usage:
@@ -155,13 +152,7 @@ def measure_task(overrides: list[str]) -> int:
     chart = lift_figure(table)
     section = Section("Lift per segment", [*notes, *lift_sentences(table, cfg["confidence"])],
                       [frame_table("lift", "Lift per segment and overall", table), chart])
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "figures").mkdir(exist_ok=True)
-    with atomic_path(out / "figures" / "lift.png") as tmp:
-        tmp.write_bytes(chart.png)
-    write_csv(out / "lift.csv", table)
-    write_text(out / "lift.html", render_html(cfg["title"], [section]))
-    write_text(out / "lift.md", render_markdown(cfg["title"], [section]))
+    write_section_report(out, "lift", cfg["title"], section, table)
     for line in lift_sentences(table, cfg["confidence"]):
         log.info("%s", line)
     log.info("wrote lift.csv, lift.html, lift.md in %s", out)

@@ -27,15 +27,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from visionseg.io import atomic_path, write_csv, write_text
 from visionseg.report.document import Figure, Section
-from visionseg.report.html import render_html
-from visionseg.report.markdown import render_markdown
 from visionseg.tabular.config import load_config, run_cli
 from visionseg.tabular.drift import MODERATE, DriftFindings
 from visionseg.tabular.errors import TabularInputError
 from visionseg.tabular.io import ReaderOptions, read_table
-from visionseg.tabular.plots import colours, figure, frame_table
+from visionseg.tabular.plots import colours, figure, frame_table, write_section_report
 
 log = logging.getLogger("visionseg.tabular.monitor")
 EXIT_RETRAIN = 3
@@ -159,13 +156,7 @@ def monitor_task(overrides: list[str]) -> int:
     if kpis is not None:
         items.insert(1, frame_table("kpis", "KPIs per period", kpis))
     section = Section("Drift over time", [verdict, f"{len(table)} periods."], items)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "figures").mkdir(exist_ok=True)
-    with atomic_path(out / "figures" / "trends.png") as tmp:
-        tmp.write_bytes(chart.png)
-    write_csv(out / "monitor.csv", table)
-    write_text(out / "monitor.html", render_html(cfg["title"], [section]))
-    write_text(out / "monitor.md", render_markdown(cfg["title"], [section]))
+    write_section_report(out, "monitor", cfg["title"], section, table)
     log.info("%s", verdict)
     return EXIT_RETRAIN if fired else 0
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import math
+from pathlib import Path
 from typing import Any
 
 import matplotlib
@@ -17,7 +18,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from visionseg.report.document import Figure, Table  # noqa: E402
+from visionseg.io import atomic_path, write_csv, write_text  # noqa: E402
+from visionseg.report.document import Figure, Section, Table  # noqa: E402
+from visionseg.report.html import render_html  # noqa: E402
+from visionseg.report.markdown import render_markdown  # noqa: E402
 
 
 def png(fig: Any) -> bytes:
@@ -58,3 +62,19 @@ def frame_table(key: str, title: str, frame: pd.DataFrame, note: str = "") -> Ta
     rows = [[cell(v) for v in row] for row in frame.itertuples(index=False)]
     return Table(key=key, title=title, header=[str(c) for c in frame.columns], rows=rows,
                  note=note)
+
+
+def write_section_report(out: Path, stem: str, title: str, section: Section,
+                         table: pd.DataFrame) -> None:
+    """A one-section report in ``out``: ``STEM.csv``, ``STEM.html``, ``STEM.md`` and the
+    section's figures under ``figures/``, each written atomically."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "figures").mkdir(exist_ok=True)
+    for item in section.items:
+        if isinstance(item, Figure):
+            with atomic_path(out / "figures" / f"{item.key}.png") as tmp:
+                tmp.write_bytes(item.png)
+    write_csv(out / f"{stem}.csv", table)
+    write_text(out / f"{stem}.html", render_html(title, [section]))
+    write_text(out / f"{stem}.md", render_markdown(title, [section]))
+

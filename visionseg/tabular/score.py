@@ -71,14 +71,23 @@ def drift_path(cfg: Mapping[str, Any]) -> Path:
     return output.with_name(output.stem + ".drift.json")
 
 
-def score_task(overrides: list[str]) -> int:
-    cfg = load_config("score", overrides)
+def score_from_config(
+    cfg: Mapping[str, Any],
+) -> tuple[Path, SegmentationModel, pd.DataFrame, DriftFindings]:
+    """Check ``output`` (a CSV file name), then score ``input`` with the saved ``model``:
+    the shared first step of ``score`` and ``campaign``."""
     output = Path(cfg["output"])
     if output.is_dir():
         raise TabularInputError(f"output={output} is a folder; give a .csv file name")
     with threadpool_limits(limits=cfg["threads"]):
         model = SegmentationModel.load(cfg["model"])
         scores, found = score_table(model, cfg["input"], cfg)
+    return output, model, scores, found
+
+
+def score_task(overrides: list[str]) -> int:
+    cfg = load_config("score", overrides)
+    output, _, scores, found = score_from_config(cfg)
     write_csv(output, scores)
     write_json(drift_path(cfg), found.to_json())
     for line in found.lines():
