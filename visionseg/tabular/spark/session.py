@@ -7,6 +7,7 @@ silent fallback, the UI and progress bars are off, and logging is at ERROR.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
@@ -85,5 +86,8 @@ def spark_session(master: str = "local[*]", driver_memory: str = "4g") -> Any:
              .config("spark.sql.shuffle.partitions", "8")
              .getOrCreate())
     spark.sparkContext.setLogLevel("ERROR")
+    # py4j logs "Closing down clientserver connection" from __del__ at interpreter exit,
+    # when the streams may be closed already: a traceback-looking message after every run
+    logging.getLogger("py4j").setLevel(logging.WARNING)
     _SESSIONS[master] = spark
     return spark
