@@ -214,3 +214,12 @@ def test_native_resolution_is_kept(tmp_path):
 def test_image_reader_is_shared(data):
     image = read_image(next((data / "test/images").iterdir()))
     assert image.dtype == np.uint8 and image.shape == (64, 64, 3)
+
+
+def test_infer_score_threshold_reaches_the_checkpoints_method(run):
+    from visionseg.export.loader import load_model
+
+    out, _ = run
+    loaded = load_model(out / "checkpoints/best.ckpt", device="cpu", score_threshold=0.123)
+    assert loaded.method.score_threshold == 0.123
+    assert load_model(out / "checkpoints/best.ckpt", device="cpu").method.score_threshold != 0.123

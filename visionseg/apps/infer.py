@@ -38,6 +38,8 @@ def build_infer_method(cfg: DictConfig, tile: TileSettings) -> LoadedModel:
             tile_size=tile.size,
             tile_overlap=tile.overlap,
             batch_size=cfg.batch_size,
+            **({"score_threshold": cfg.score_threshold}
+               if cfg.get("score_threshold") is not None else {}),
         )
     method = build_method(cfg.method, list(cfg.classes), str(cfg.method.get("name", "method")))
     if cfg.fit_root:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from visionseg.core.method import Method
 from visionseg.core.verdict import PartRule
@@ -35,8 +36,9 @@ def exported_model(path: str | os.PathLike) -> Path | None:
 
 
 def load_model(path: str | os.PathLike, device: str = "auto", tile_size: int | None = 512,
-               tile_overlap: int = 64, batch_size: int = 4) -> LoadedModel:
-    """The model at ``path`` (checkpoint or export) ready for infer.py."""
+               tile_overlap: int = 64, batch_size: int = 4, **overrides: Any) -> LoadedModel:
+    """The model at ``path`` (checkpoint or export) ready for infer.py; ``overrides`` go to a
+    checkpoint's Method (e.g. Mask R-CNN's ``score_threshold``)."""
     onnx = exported_model(path)
     if onnx is not None:
         from visionseg.export.runtime import OnnxMethod
@@ -48,5 +50,5 @@ def load_model(path: str | os.PathLike, device: str = "auto", tile_size: int | N
     from visionseg.models.checkpoint import carried_rule, load_method
 
     method = load_method(path, device=device, tile_size=tile_size, tile_overlap=tile_overlap,
-                         batch_size=batch_size)
+                         batch_size=batch_size, **overrides)
     return LoadedModel(method, carried_rule(path), f"the checkpoint {path}")
