@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import subprocess
 import sys
@@ -30,6 +29,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
+from visionseg.data.textured import bent_path
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
@@ -71,14 +72,7 @@ def _texture(rng: np.random.Generator) -> np.ndarray:
 
 def _scratch(rng: np.random.Generator, image: np.ndarray, mask: np.ndarray) -> None:
     layer = np.zeros((SIZE, SIZE), np.uint8)
-    x0, y0 = rng.uniform(0.1, 0.9, 2) * SIZE
-    length = rng.uniform(0.2, 0.6) * SIZE
-    angle = rng.uniform(0, math.pi)
-    bend = rng.uniform(-0.1, 0.1) * length
-    t = np.linspace(0, 1, 16)
-    px = x0 + math.cos(angle) * length * t - math.sin(angle) * bend * np.sin(math.pi * t)
-    py = y0 + math.sin(angle) * length * t + math.cos(angle) * bend * np.sin(math.pi * t)
-    points = np.stack([px, py], 1).round().astype(np.int32)
+    points = bent_path(rng, SIZE, (0.2, 0.6), 0.1)
     cv2.polylines(layer, [points], False, 1, thickness=int(rng.integers(1, 4)))
     contrast = rng.uniform(0.5, 1.1) * float(image.std()) * rng.choice([-1.0, 1.0])
     image += layer[..., None] * np.float32(contrast)

@@ -111,16 +111,23 @@ def _varying_line(
     return layer
 
 
+def bent_path(rng: np.random.Generator, size: int, length: tuple[float, float],
+              bend: float) -> np.ndarray:
+    """16 points of a gently bent scratch path: a random start, ``length`` a fraction of
+    ``size``, bowed sideways by up to ``bend`` of its length."""
+    x0, y0 = rng.uniform(0.1, 0.9, 2) * size
+    span = rng.uniform(*length) * size
+    angle = rng.uniform(0, math.pi)
+    bow = rng.uniform(-bend, bend) * span
+    t = np.linspace(0, 1, 16)
+    px = x0 + math.cos(angle) * span * t - math.sin(angle) * bow * np.sin(math.pi * t)
+    py = y0 + math.sin(angle) * span * t + math.cos(angle) * bow * np.sin(math.pi * t)
+    return np.stack([px, py], 1).round().astype(np.int32)
+
+
 def _scratch(rng, image, mask, look: TexturedSettings, spread: float) -> None:
     size = image.shape[0]
-    x0, y0 = rng.uniform(0.1, 0.9, 2) * size
-    length = rng.uniform(0.2, 0.7) * size
-    angle = rng.uniform(0, math.pi)
-    bend = rng.uniform(-0.15, 0.15) * length
-    t = np.linspace(0, 1, 16)
-    px = x0 + math.cos(angle) * length * t - math.sin(angle) * bend * np.sin(math.pi * t)
-    py = y0 + math.sin(angle) * length * t + math.cos(angle) * bend * np.sin(math.pi * t)
-    points = np.stack([px, py], 1).round().astype(np.int32)
+    points = bent_path(rng, size, (0.2, 0.7), 0.15)
     layer = _varying_line(rng, points, look.scratch_width, size)
     contrast = rng.uniform(*look.scratch_contrast) * spread * rng.choice([-1.0, 1.0])
     fade = cv2.resize(rng.uniform(0.6, 1.0, (4, 4)).astype(np.float32), (size, size))
