@@ -22,21 +22,28 @@ from visionseg.io.scale16 import Scale16
 
 class SegmentationDataset(Dataset):
     """``{"image": uint8 3xHxW, "mask": int64 HxW, "name": str}`` per sample; 16-bit
-    images are read as ``scale16`` says."""
+    images are read as ``scale16`` says.
+
+    ``repeats`` > 1 serves every sample that many times a pass (index ``i`` is sample
+    ``i % len(samples)``): with random crops smaller than the images, each pass then cuts
+    several different crops of every image.
+    """
 
     def __init__(
         self,
         samples: Sequence[Sample],
         transform: Callable | None = None,
         scale16: Scale16 | None = None,
+        repeats: int = 1,
     ) -> None:
         self.samples = list(samples)
         self.transform = transform
         self.scale16 = scale16
+        self.repeats = repeats
         self.cache: list[tuple[np.ndarray, np.ndarray]] | None = None
 
     def __len__(self) -> int:
-        return len(self.samples)
+        return len(self.samples) * self.repeats
 
     def preload(self, max_bytes: int, threads: int | None = None) -> bool:
         """Decode every sample into memory once, if the whole set fits in ``max_bytes``.
@@ -79,6 +86,7 @@ class SegmentationDataset(Dataset):
         return image, mask
 
     def __getitem__(self, index: int) -> dict:
+        index %= len(self.samples)
         image, mask = self.load(index)
         if self.transform is not None:
             out = self.transform(image=image, mask=mask)

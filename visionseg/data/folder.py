@@ -44,8 +44,10 @@ class Sample:
     mask: Path | None = None
 
 
-def list_split(root: str | Path, split: str, require_masks: bool = True) -> list[Sample]:
-    """Pair ``ROOT/split/images`` with ``ROOT/split/masks`` by file stem.
+def list_split(root: str | Path, split: str, require_masks: bool = True,
+               read_masks: bool = True) -> list[Sample]:
+    """Pair ``ROOT/split/images`` with ``ROOT/split/masks`` by file stem (``read_masks``
+    False: the images only, whatever ``masks/`` holds).
 
     Raises DatasetError naming every unpaired file, or when the split is missing or empty.
     """
@@ -68,7 +70,7 @@ def list_split(root: str | Path, split: str, require_masks: bool = True) -> list
     if not images and not problems:
         raise DatasetError(f"{image_dir}: the folder holds no images")
     masks: dict[str, Path] = {}
-    if mask_dir.is_dir():
+    if read_masks and mask_dir.is_dir():
         for path in sorted(mask_dir.iterdir()):
             if path.name.startswith(".") or not path.is_file():
                 continue

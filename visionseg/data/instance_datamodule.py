@@ -56,7 +56,8 @@ class InstanceDataset(Dataset):
     """``{"image": uint8 3xHxW, "mask": int64 HxW, "target": {...}, "name", "size"}``.
 
     ``mask`` is the class mask: read from disk when not augmented, else painted from the
-    augmented instances (training does not use it).
+    augmented instances (training does not use it). ``repeats``: as in
+    :class:`~visionseg.data.dataset.SegmentationDataset`.
     """
 
     def __init__(
@@ -66,18 +67,20 @@ class InstanceDataset(Dataset):
         transform: Callable | None = None,
         scale16: Scale16 | None = None,
         min_instance_area: int = 1,
+        repeats: int = 1,
     ) -> None:
         self.samples = list(samples)
         self.targets = targets
         self.transform = transform
         self.scale16 = scale16
         self.min_instance_area = min_instance_area
+        self.repeats = repeats
 
     def __len__(self) -> int:
-        return len(self.samples)
+        return len(self.samples) * self.repeats
 
     def __getitem__(self, index: int) -> dict:
-        sample = self.samples[index]
+        sample = self.samples[index % len(self.samples)]
         image = read_image(sample.image, self.scale16)
         semantic = (read_mask(sample.mask) if sample.mask is not None
                     else np.full(image.shape[:2], IGNORE_INDEX, np.uint8))
@@ -168,4 +171,5 @@ class InstanceDataModule(SegmentationDataModule):
         transform = self.train_transform if train else self.eval_transform
         return InstanceDataset(self.splits[split], self.targets, transform,
                                scale16=self.scale16,
-                               min_instance_area=self.min_instance_area if train else 1)
+                               min_instance_area=self.min_instance_area if train else 1,
+                               repeats=self.crops_per_image if train else 1)

@@ -37,3 +37,15 @@ def check_fraction(
     if value < 0 or value > 1 or (low_open and value == 0) or (high_open and value == 1):
         raise ConfigError(text)
     return float(value)
+
+
+def check_range(setting: str, value: Any, low: float, high: float) -> tuple[float, float]:
+    """``value`` as a ``[min, max]`` pair with ``low <= min <= max <= high``."""
+    text = f"{setting} must be [min, max] with {low} <= min <= max <= {high}, got {value!r}"
+    try:
+        a, b = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise ConfigError(text) from None
+    if not low <= a <= b <= high:
+        raise ConfigError(text)
+    return a, b

@@ -19,17 +19,12 @@ import cv2
 import numpy as np
 
 from visionseg.core.errors import ConfigError, reject_unknown
+from visionseg.data.settings import check_range
 from visionseg.data.textures import BACKGROUNDS, lighting
 
 
 def _pair(name: str, value: Sequence[float], low: float, high: float) -> tuple[float, float]:
-    a, b = (float(v) for v in value)
-    if not low <= a <= b <= high:
-        raise ConfigError(
-            f"data.synthetic.textured.{name} must be [min, max] with {low} <= min <= max "
-            f"<= {high}, got {list(value)}"
-        )
-    return a, b
+    return check_range(f"data.synthetic.textured.{name}", value, low, high)
 
 
 @dataclass(frozen=True)

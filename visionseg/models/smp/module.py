@@ -8,6 +8,7 @@ classes, network config, training image size.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import lightning as L
@@ -21,6 +22,7 @@ from visionseg.metrics.confusion import summarize_confusion
 from visionseg.models.optim import checkpoint_meta, configure_optimizers, submodule_state
 from visionseg.models.smp.method import SegmenterMethod
 from visionseg.models.smp.network import IMAGENET_MEAN, IMAGENET_STD, Segmenter
+from visionseg.models.smp.warm_start import warm_start
 
 
 def plain(value: Any) -> Any:
@@ -36,7 +38,9 @@ class SegmentationModule(L.LightningModule):
     ``arch``/``encoder``/``encoder_weights``/``arch_kwargs`` choose the smp network (see
     :class:`Segmenter`). ``loss``, ``optimizer`` (partial) and ``scheduler`` (partial,
     optional) are Hydra configs with ``_target_``, instantiated here so the stored
-    hyper-parameters stay plain data.
+    hyper-parameters stay plain data. ``init_from``: a visionseg checkpoint (e.g. of
+    planted-defect pre-training) to start the whole network from
+    (:func:`~visionseg.models.smp.warm_start.warm_start`).
     """
 
     def __init__(
@@ -55,6 +59,7 @@ class SegmentationModule(L.LightningModule):
         image_size: int | Sequence[int] | None = None,
         channels_last: bool = False,
         compile: bool = False,
+        init_from: str | None = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters(
@@ -75,10 +80,13 @@ class SegmentationModule(L.LightningModule):
                 "image_size": plain(image_size),
                 "channels_last": channels_last,
                 "compile": compile,
+                "init_from": init_from,
             }
         )
         self.classes = list(self.hparams.classes)
         self.net = Segmenter(num_classes=len(self.classes), **self.hparams.net)
+        if init_from:
+            warm_start(self.net, Path(init_from), self.classes)
         self.criterion = instantiate(self.hparams.loss)
         self.val_confusion = MulticlassConfusionMatrix(len(self.classes), ignore_index=IGNORE_INDEX)
         self.test_confusion = MulticlassConfusionMatrix(

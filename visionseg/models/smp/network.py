@@ -29,7 +29,8 @@ class WeightsUnavailableError(UserError):
 
 
 def looks_like_path(value: str) -> bool:
-    return Path(value).suffix in {".pth", ".pt", ".bin", ".safetensors"} or Path(value).exists()
+    return (Path(value).suffix in {".pth", ".pt", ".bin", ".safetensors", ".ckpt"}
+            or Path(value).exists())
 
 
 def load_state_dict_file(path: Path) -> dict[str, torch.Tensor]:
@@ -41,12 +42,23 @@ def load_state_dict_file(path: Path) -> dict[str, torch.Tensor]:
     return state.get("state_dict", state) if isinstance(state, dict) else state
 
 
+def _encoder_tensors(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The encoder's tensors of an encoder state dict, an smp model's state dict or a
+    visionseg checkpoint (``net.model.encoder.*``, e.g. of planted-defect pre-training),
+    named as the encoder names them."""
+    marker = "encoder."
+    if not any(marker in key for key in state):
+        return state
+    return {key.split(marker, 1)[1]: value for key, value in state.items() if marker in key}
+
+
 class Segmenter(nn.Module):
     """smp model that takes ``B x C x H x W`` images in 0..255 (uint8 or float).
 
     ``encoder_weights``: ``None`` (random init, works offline), a name smp knows
     (``"imagenet"``; downloaded from the model hub), or a path to a local state dict of the
-    encoder (``.pth``/``.pt``/``.safetensors``) for offline machines.
+    encoder (``.pth``/``.pt``/``.safetensors``) or to a visionseg checkpoint (``.ckpt``,
+    e.g. of self-supervised pre-training) whose encoder is taken.
     """
 
     def __init__(
@@ -102,8 +114,7 @@ class Segmenter(nn.Module):
     def _load_encoder(self, path: Path) -> None:
         if not path.is_file():
             raise WeightsUnavailableError(f"{path}: encoder weights file not found")
-        state = load_state_dict_file(path)
-        state = {k.removeprefix("encoder."): v for k, v in state.items()}
+        state = _encoder_tensors(load_state_dict_file(path))
         expected = self.model.encoder.state_dict()
         usable = {k: v for k, v in state.items() if k in expected and v.shape == expected[k].shape}
         if not usable:
