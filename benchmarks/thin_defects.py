@@ -68,6 +68,7 @@ VARIANTS: dict[str, list[str]] = {
     # network (head mapped by class), or only its encoder.
     "pretrained": [],
     "pretrained_encoder": [],
+    "pretrained_skeleton": ["model/loss=ce_dice_skeleton"],
 }
 #: Pre-training run (train.py experiment=pretrain_planted) on the unlabelled good images.
 PRETRAIN_EPOCHS = 40
