@@ -178,10 +178,15 @@ class SegmentationDataModule(L.LightningDataModule):
             [s for i, s in enumerate(train) if i in val_idx],
         )
 
+    def new_dataset(self, split: str, train: bool) -> SegmentationDataset:
+        """The torch data set of one split (subclasses build their own kind)."""
+        return SegmentationDataset(
+            self.splits[split], self.train_transform if train else self.eval_transform,
+            scale16=self.scale16, repeats=self.crops_per_image if train else 1,
+        )
+
     def dataset(self, split: str, train: bool = False) -> SegmentationDataset:
-        transform = self.train_transform if train else self.eval_transform
-        dataset = SegmentationDataset(self.splits[split], transform, scale16=self.scale16,
-                                      repeats=self.crops_per_image if train else 1)
+        dataset = self.new_dataset(split, train)
         if train and self.cache_bytes and dataset.preload(self.cache_bytes):
             log.info("%s: %d decoded images cached in memory", split, len(dataset.samples))
         return dataset

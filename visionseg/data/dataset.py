@@ -85,12 +85,19 @@ class SegmentationDataset(Dataset):
             mask = read_mask(sample.mask)
         return image, mask
 
+    def labels(self, index: int, image: np.ndarray, mask: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """The (augmented) image and mask a training step sees; subclasses that make their
+        own labels (planted defects) change them here."""
+        return image, mask
+
     def __getitem__(self, index: int) -> dict:
         index %= len(self.samples)
         image, mask = self.load(index)
         if self.transform is not None:
             out = self.transform(image=image, mask=mask)
             image, mask = out["image"], out["mask"]
+        image, mask = self.labels(index, image, mask)
         return {
             "image": torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))),
             "mask": torch.from_numpy(np.ascontiguousarray(mask)).long(),

@@ -23,6 +23,7 @@ from visionseg.data.datamodule import SegmentationDataModule
 from visionseg.data.dataset import SegmentationDataset
 from visionseg.data.folder import IGNORE_INDEX
 from visionseg.data.planted import PlantSettings, plant_defects
+from visionseg.io.images import read_image
 
 
 class PlantedDataset(SegmentationDataset):
@@ -39,22 +40,19 @@ class PlantedDataset(SegmentationDataset):
         self.planted = planted
         self.fixed_seed = fixed_seed
 
-    def __getitem__(self, index: int) -> dict:
-        index %= len(self.samples)
-        image, _ = self.load(index)
-        mask = np.zeros(image.shape[:2], np.uint8)
-        if self.transform is not None:
-            out = self.transform(image=image, mask=mask)
-            image, mask = out["image"], out["mask"]
+    def _decode(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """The image and an all-good mask (padding added by transforms stays ignored)."""
+        image = read_image(self.samples[index].image, self.scale16)
+        return image, np.zeros(image.shape[:2], np.uint8)
+
+    def labels(self, index: int, image: np.ndarray, mask: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
         seed = ([self.fixed_seed, index] if self.fixed_seed is not None
                 else int(torch.randint(2**62, ())))
         image, region = plant_defects(image, np.random.default_rng(seed), self.planted)
+        mask = mask.copy()
         mask[region & (mask != IGNORE_INDEX)] = 1
-        return {
-            "image": torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))),
-            "mask": torch.from_numpy(np.ascontiguousarray(mask)).long(),
-            "name": self.samples[index].name,
-        }
+        return image, mask
 
 
 class PlantedDataModule(SegmentationDataModule):
@@ -71,13 +69,9 @@ class PlantedDataModule(SegmentationDataModule):
             raise ConfigError(f"data.classes must be two names (good, planted) for planted "
                                f"pre-training, got {self.classes}")
 
-    def dataset(self, split: str, train: bool = False) -> SegmentationDataset:
-        transform = self.train_transform if train else self.eval_transform
-        dataset = PlantedDataset(
-            self.splits[split], transform, scale16=self.scale16,
-            repeats=self.crops_per_image if train else 1, planted=self.planted,
-            fixed_seed=None if train else self.seed,
+    def new_dataset(self, split: str, train: bool) -> SegmentationDataset:
+        return PlantedDataset(
+            self.splits[split], self.train_transform if train else self.eval_transform,
+            scale16=self.scale16, repeats=self.crops_per_image if train else 1,
+            planted=self.planted, fixed_seed=None if train else self.seed,
         )
-        if train and self.cache_bytes:
-            dataset.preload(self.cache_bytes)
-        return dataset

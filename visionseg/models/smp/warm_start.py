@@ -35,8 +35,8 @@ def warm_start(net: nn.Module, path: Path, classes: Sequence[str]) -> int:
     for key, value in state.items():
         if key in OWN_BUFFERS or key not in target:
             continue
-        if _is_head(key, value, len(source_classes)):
-            target[key] = _map_rows(value, source_classes, classes, target[key])
+        if _is_head(key, value, len(source_classes), target[key]):
+            target[key] = _map_rows(value, source_classes, classes).to(target[key].dtype)
         elif value.shape == target[key].shape:
             target[key] = value
         else:
@@ -63,14 +63,14 @@ def _read(path: Path) -> tuple[list[str], dict[str, torch.Tensor]]:
         ) from err
 
 
-def _is_head(key: str, value: torch.Tensor, n_source: int) -> bool:
-    return "segmentation_head" in key and value.ndim >= 1 and value.shape[0] == n_source
+def _is_head(key: str, value: torch.Tensor, n_source: int, like: torch.Tensor) -> bool:
+    """A class-head tensor (one row a class) whose rows fit the new head's."""
+    return ("segmentation_head" in key and value.ndim >= 1 and value.shape[0] == n_source
+            and value.shape[1:] == like.shape[1:])
 
 
-def _map_rows(value: torch.Tensor, source: Sequence[str], classes: Sequence[str],
-              like: torch.Tensor) -> torch.Tensor:
-    if value.shape[1:] != like.shape[1:]:
-        return like
+def _map_rows(value: torch.Tensor, source: Sequence[str], classes: Sequence[str]
+              ) -> torch.Tensor:
     defect_mean = value[1:].mean(0) if len(source) > 1 else value[0]
     rows = []
     for index, name in enumerate(classes):
@@ -78,4 +78,4 @@ def _map_rows(value: torch.Tensor, source: Sequence[str], classes: Sequence[str]
             rows.append(value[list(source).index(name)])
         else:
             rows.append(value[0] if index == 0 else defect_mean)
-    return torch.stack(rows).to(like.dtype)
+    return torch.stack(rows)
