@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import time
+from pathlib import Path
 
 import torch
 
@@ -66,3 +67,26 @@ def lightning_images_per_second(cfg, warmup: int, steps: int, batch: int,
                        enable_model_summary=False, callbacks=[timer])
     L.Trainer(**trainer_cfg).fit(instantiate(cfg.model), datamodule=instantiate(cfg.data))
     return steps * batch / (timer.end - timer.start)
+
+
+def cpu_facts() -> dict:
+    """The CPU, the instruction sets torch can use on it, and the load while measuring
+    (a figure measured while other jobs ran is not an idle machine's)."""
+    model, flags = "unknown", set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and model == "unknown":
+                model = value.strip()
+            elif key.strip() == "flags" and not flags:
+                flags = set(value.split())
+    except OSError:
+        pass
+    wanted = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_tile", "amx_bf16")
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "isa": [f for f in wanted if f in flags],
+        "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }

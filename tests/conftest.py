@@ -55,6 +55,7 @@ TINY_TRAIN = (
     "data.batch_size=8",
     "model.encoder=resnet18",
     "trainer.max_epochs=3",
+    "data.epoch_steps=null",
     "trainer.log_every_n_steps=1",
     "callbacks.rich_progress_bar=null",
     "trainer.enable_progress_bar=false",

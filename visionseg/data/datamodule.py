@@ -13,9 +13,16 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, get_worker_info
 
+from visionseg.core.errors import ConfigError
 from visionseg.data import synthetic
 from visionseg.data.dataset import SegmentationDataset, pad_collate
 from visionseg.data.folder import DatasetError, Sample, Survey16, audit_samples, list_split
+from visionseg.data.sampling import (
+    BalancedSampler,
+    auto_epoch_steps,
+    balanced_weights,
+    class_presence,
+)
 from visionseg.data.settings import check_fraction, check_int
 from visionseg.io.scale16 import Scale16
 
@@ -44,6 +51,14 @@ class SegmentationDataModule(L.LightningDataModule):
     with its own random, defect-seeking position): with ``crop_size`` smaller than the
     images, e.g. 4 crops of 128 px from 256 px images, an epoch costs about the same
     pixels as one whole-image pass but takes 4x the optimiser steps, each nearer a defect.
+    ``sampler``: ``uniform`` (every image once a pass) or ``balanced`` (each defect class
+    drawn equally often, good images ``good_share`` of the draws;
+    :mod:`~visionseg.data.sampling`). ``epoch_steps``: optimiser steps a training pass
+    (an "epoch", validated at its end) draws; ``None`` = one draw of every image crop (the
+    classic epoch), ``"auto"`` = as many steps as cost about ``VALIDATION_RATIO`` times one
+    validation (:func:`~visionseg.data.sampling.auto_epoch_steps`), so a large validation
+    split is validated less often. ``max_steps``: this data set's default training budget
+    in optimiser steps (``trainer.max_steps`` reads it from the config; -1 = none).
     ``device_transform`` (e.g. :class:`~visionseg.data.device_augment.DeviceAugment`)
     augments each training batch on the training device, after ``train_transform``.
     Every split used is audited before training starts, so a bad file stops the run with
@@ -74,6 +89,10 @@ class SegmentationDataModule(L.LightningDataModule):
         image16: Mapping[str, Any] | None = None,
         cache_bytes: int = 0,
         crops_per_image: int = 1,
+        sampler: str = "uniform",
+        good_share: float = 0.25,
+        epoch_steps: int | str | None = None,
+        max_steps: int | None = None,
         audit: bool = True,
         synthetic: dict[str, Any] | None = None,
     ) -> None:
@@ -97,6 +116,16 @@ class SegmentationDataModule(L.LightningDataModule):
         self.scale16 = Scale16.from_dict(image16)
         self.cache_bytes = check_int("data.cache_bytes", cache_bytes, 0)
         self.crops_per_image = check_int("data.crops_per_image", crops_per_image, 1)
+        if sampler not in ("uniform", "balanced"):
+            raise ConfigError(f"data.sampler must be uniform or balanced, got {sampler!r}")
+        self.sampler = sampler
+        self.good_share = check_fraction("data.good_share", good_share)
+        if epoch_steps != "auto":
+            check_int("data.epoch_steps", epoch_steps, 1, optional=True)
+        self.epoch_steps = epoch_steps
+        # The data set's default training budget; the trainer config reads it.
+        self.max_steps = (max_steps if max_steps == -1
+                          else check_int("data.max_steps", max_steps, 1, optional=True))
         self.audit = audit
         self.synthetic = dict(synthetic) if synthetic else None
         self.splits: dict[str, list[Sample]] = {}
@@ -191,12 +220,46 @@ class SegmentationDataModule(L.LightningDataModule):
             log.info("%s: %d decoded images cached in memory", split, len(dataset.samples))
         return dataset
 
+    def steps_per_epoch(self) -> int | None:
+        """Optimiser steps a training pass takes (None: one draw of every image crop)."""
+        if self.epoch_steps != "auto":
+            return self.epoch_steps
+        if not self.audit_report.get("val"):
+            return None
+        trainer = getattr(self, "trainer", None)
+        budget = trainer.max_steps if trainer is not None and trainer.max_steps > 0 else None
+        return auto_epoch_steps(self.audit_report["val"]["pixels"], self.batch_size,
+                                self.crop_size or 256, budget=budget or self.max_steps)
+
+    def _train_sampler(self, dataset: SegmentationDataset) -> BalancedSampler | None:
+        """The sampler of the training loader: balanced or uniform draws with replacement,
+        ``steps_per_epoch`` batches a pass; None for plain shuffling (uniform, no
+        ``epoch_steps``)."""
+        steps = self.steps_per_epoch()
+        balanced = self.sampler == "balanced" and self.labelled
+        if not balanced and steps is None:
+            return None
+        length = steps * self.batch_size if steps else len(dataset)
+        if not balanced:
+            weights = np.full(len(dataset.samples), 1.0 / len(dataset.samples))
+            return BalancedSampler(weights, length, self.seed)
+        presence = [class_presence(dataset.load(i)[1], self.num_classes)
+                    for i in range(len(dataset.samples))]
+        held = {self.classes[c]: sum(c in p for p in presence)
+                for c in range(1, self.num_classes)}
+        log.info("balanced sampling: images per defect class %s, %d good, good share %.2f, "
+                 "%d steps a pass", held, sum(not p for p in presence), self.good_share,
+                 length // self.batch_size)
+        return BalancedSampler(balanced_weights(presence, self.good_share), length, self.seed)
+
     def _loader(self, split: str, train: bool) -> DataLoader:
         dataset = self.dataset(split, train)
+        sampler = self._train_sampler(dataset) if train else None
         return DataLoader(
             dataset,
             batch_size=self.batch_size if train else self.eval_batch_size,
-            shuffle=train,
+            shuffle=train and sampler is None,
+            sampler=sampler,
             drop_last=train and len(dataset) > self.batch_size,
             num_workers=self.num_workers,
             pin_memory=self.pin_memory,

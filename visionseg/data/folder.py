@@ -126,17 +126,18 @@ def audit_samples(
 
     Raises DatasetError listing every image that cannot be decoded, every mask whose size
     differs from its image's, and every mask value that is neither a class id nor 255.
-    Returns an audit summary: image count, empty-mask ratio, class pixel histogram.
+    Returns an audit summary: image and pixel counts, empty-mask ratio, class pixel histogram.
     """
     problems: list[str] = []
     histogram = np.zeros(256, dtype=np.int64)
-    empty = 0
+    empty = pixels = 0
     for sample in samples:
         try:
             shape = _image_size(sample.image, survey)
         except ImageReadError as err:
             problems.append(str(err))
             continue
+        pixels += shape[0] * shape[1]
         if sample.mask is None:
             continue
         try:
@@ -164,6 +165,7 @@ def audit_samples(
         raise DatasetError(f"{len(problems)} file(s) cannot be used for training", problems)
     return {
         "images": len(samples),
+        "pixels": pixels,
         "empty_mask_ratio": empty / max(len(samples), 1),
         "class_pixels": histogram[:num_classes].tolist(),
         "ignored_pixels": int(histogram[IGNORE_INDEX]),

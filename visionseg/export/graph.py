@@ -24,8 +24,8 @@ class ExportGraph(nn.Module):
     """``B x H x W x 3`` uint8 -> ``mask`` (B x H x W uint8), ``confidence`` (B x H x W
     float32, probability of the chosen class), ``probs`` (B x C x H x W float32).
 
-    ``net`` is a :class:`visionseg.models.smp.network.Segmenter` (its ``normalize``,
-    ``model`` and ``stride``); ``thresholds`` maps class ids to pixel thresholds.
+    ``net`` is a :class:`visionseg.models.smp.network.Segmenter` (its ``padded_logits``
+    and ``stride``); ``thresholds`` maps class ids to pixel thresholds.
     """
 
     def __init__(self, net: nn.Module, num_classes: int,
@@ -40,12 +40,12 @@ class ExportGraph(nn.Module):
         self.register_buffer("thresholded", (value <= 1.0).view(1, -1, 1, 1))
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        x = self.net.normalize(image.permute(0, 3, 1, 2))
+        x = image.permute(0, 3, 1, 2).float()
         height, width = x.shape[-2], x.shape[-1]
         pad_h = (self.stride - height % self.stride) % self.stride
         pad_w = (self.stride - width % self.stride) % self.stride
         x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
-        logits = self.net.model(x)[:, :, :height, :width]
+        logits = self.net.padded_logits(x)[:, :, :height, :width]
         probs = torch.softmax(logits, dim=1)
         reached = torch.where(probs >= self.thresholds, probs + 2.0, -1.0)
         scores = torch.where(self.thresholded, reached, probs)

@@ -35,9 +35,10 @@ def plain(value: Any) -> Any:
 class SegmentationModule(L.LightningModule):
     """Semantic segmentation training for any smp architecture.
 
-    ``arch``/``encoder``/``encoder_weights``/``arch_kwargs`` choose the smp network (see
-    :class:`Segmenter`). ``loss``, ``optimizer`` (partial) and ``scheduler`` (partial,
-    optional) are Hydra configs with ``_target_``, instantiated here so the stored
+    ``arch``/``encoder``/``encoder_weights``/``arch_kwargs`` choose the smp network,
+    ``input_features`` / ``contrast_sigma`` / ``full_res_channels`` its extra input
+    channels and full-resolution branch (see :class:`Segmenter`). ``loss``, ``optimizer``
+    (partial) and ``scheduler`` (partial, optional) are Hydra configs with ``_target_``, instantiated here so the stored
     hyper-parameters stay plain data. ``init_from``: a visionseg checkpoint (e.g. of
     planted-defect pre-training) to start the whole network from
     (:func:`~visionseg.models.smp.warm_start.warm_start`).
@@ -60,6 +61,9 @@ class SegmentationModule(L.LightningModule):
         channels_last: bool = False,
         compile: bool = False,
         init_from: str | None = None,
+        input_features: Sequence[str] = (),
+        contrast_sigma: float = 8.0,
+        full_res_channels: int = 0,
     ) -> None:
         super().__init__()
         self.save_hyperparameters(
@@ -73,6 +77,9 @@ class SegmentationModule(L.LightningModule):
                     "in_channels": in_channels,
                     "mean": list(plain(mean)),
                     "std": list(plain(std)),
+                    "input_features": list(plain(input_features) or []),
+                    "contrast_sigma": float(contrast_sigma),
+                    "full_res_channels": int(full_res_channels),
                 },
                 "loss": plain(loss),
                 "optimizer": plain(optimizer),

@@ -16,7 +16,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from visionseg.core.errors import UserError
+from visionseg.core.errors import ConfigError, UserError
+from visionseg.models.smp.full_res import FullResHead, decoder_out_channels
+from visionseg.models.smp.input_features import FEATURES, build_features
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,11 @@ class Segmenter(nn.Module):
     (``"imagenet"``; downloaded from the model hub), or a path to a local state dict of the
     encoder (``.pth``/``.pt``/``.safetensors``) or to a visionseg checkpoint (``.ckpt``,
     e.g. of self-supervised pre-training) whose encoder is taken.
+
+    ``input_features`` (e.g. ``["local_contrast"]``) appends classical responses to the
+    normalised image (:mod:`~visionseg.models.smp.input_features`); ``full_res_channels``
+    > 0 adds a full-resolution branch before the head for 1-3 px defects
+    (:mod:`~visionseg.models.smp.full_res`).
     """
 
     def __init__(
@@ -71,8 +78,15 @@ class Segmenter(nn.Module):
         mean: tuple[float, ...] = IMAGENET_MEAN,
         std: tuple[float, ...] = IMAGENET_STD,
         arch_kwargs: dict[str, Any] | None = None,
+        input_features: list[str] | tuple[str, ...] = (),
+        contrast_sigma: float = 8.0,
+        full_res_channels: int = 0,
     ) -> None:
         super().__init__()
+        if int(full_res_channels) != full_res_channels or not 0 <= full_res_channels <= 256:
+            raise ConfigError(
+                f"model.full_res_channels must be an integer in 0..256, got {full_res_channels}"
+            )
         self.config = {
             "arch": arch,
             "encoder": encoder,
@@ -82,7 +96,12 @@ class Segmenter(nn.Module):
             "mean": list(mean),
             "std": list(std),
             "arch_kwargs": dict(arch_kwargs or {}),
+            "input_features": list(input_features),
+            "contrast_sigma": float(contrast_sigma),
+            "full_res_channels": int(full_res_channels),
         }
+        self.features = build_features(list(input_features), contrast_sigma)
+        net_in = in_channels + sum(FEATURES[name] for name in input_features)
         local = encoder_weights if encoder_weights and looks_like_path(encoder_weights) else None
         hub = None if local else encoder_weights
         try:
@@ -90,7 +109,7 @@ class Segmenter(nn.Module):
                 arch,
                 encoder_name=encoder,
                 encoder_weights=hub,
-                in_channels=in_channels,
+                in_channels=net_in,
                 classes=num_classes,
                 **(arch_kwargs or {}),
             )
@@ -105,6 +124,11 @@ class Segmenter(nn.Module):
             ) from err
         if local:
             self._load_encoder(Path(local))
+        self.full_res = (
+            FullResHead(net_in, decoder_out_channels(self.model), int(full_res_channels),
+                        num_classes)
+            if full_res_channels else None
+        )
         self.register_buffer(
             "mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1) * 255
         )
@@ -135,10 +159,17 @@ class Segmenter(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits ``B x num_classes x H x W`` at the input's own size."""
         height, width = x.shape[-2:]
-        x = self.normalize(x)
         pad_h = (-height) % self.stride
         pad_w = (-width) % self.stride
         if pad_h or pad_w:
-            x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
-        logits = self.model(x)
-        return logits[..., :height, :width]
+            x = F.pad(x.float(), (0, pad_w, 0, pad_h), mode="replicate")
+        return self.padded_logits(x)[..., :height, :width]
+
+    def padded_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits of an image in 0..255 already padded to a multiple of ``stride``: the
+        one path of training, inference and the ONNX graph."""
+        inputs = [self.normalize(x)] + [feature(x) for feature in self.features]
+        x = torch.cat(inputs, dim=1) if len(inputs) > 1 else inputs[0]
+        if self.full_res is None:
+            return self.model(x)
+        return self.full_res(x, self.model.decoder(self.model.encoder(x)))

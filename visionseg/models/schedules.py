@@ -1,0 +1,48 @@
+"""Learning-rate schedules counted in optimiser steps.
+
+Networks learn in optimiser steps, not epochs: an epoch of a small data set with large
+crops is a few dozen steps, of a large one thousands. ``warmup_cosine`` warms up linearly
+(a randomly initialised network with batch norm and Adam diverges or collapses to the
+class priors at the full rate), then decays along a cosine to ``min_ratio`` of the rate at
+the trainer's last step (``trainer.max_steps``).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import torch
+from torch.optim.lr_scheduler import LambdaLR
+
+from visionseg.core.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+def warmup_cosine_factor(step: int, total_steps: int | None, warmup_steps: int,
+                         min_ratio: float) -> float:
+    """The rate multiplier at ``step`` (0-based); constant after warm-up without a total."""
+    if step < warmup_steps:
+        return (step + 1) / warmup_steps
+    if not total_steps or total_steps <= warmup_steps:
+        return 1.0
+    progress = min(1.0, (step - warmup_steps) / (total_steps - warmup_steps))
+    return min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def warmup_cosine(optimizer: torch.optim.Optimizer, total_steps: int | None = None,
+                  warmup_steps: int = 100, min_ratio: float = 0.01) -> LambdaLR:
+    """Linear warm-up over ``warmup_steps``, then cosine decay to ``min_ratio`` x the rate
+    at ``total_steps`` (the trainer's estimate, given by ``configure_optimizers``)."""
+    if int(warmup_steps) != warmup_steps or warmup_steps < 0:
+        raise ConfigError(f"model.scheduler.warmup_steps must be an integer >= 0, got "
+                          f"{warmup_steps}")
+    if not 0.0 <= min_ratio <= 1.0:
+        raise ConfigError(f"model.scheduler.min_ratio must be in [0, 1], got {min_ratio}")
+    if not total_steps:
+        log.warning("warmup_cosine: no step budget (trainer.max_steps); the rate stays "
+                    "constant after the warm-up")
+    warmup = max(1, int(warmup_steps))
+    return LambdaLR(optimizer, lambda step: warmup_cosine_factor(step, total_steps, warmup,
+                                                                 min_ratio))
