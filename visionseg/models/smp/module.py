@@ -38,10 +38,10 @@ class SegmentationModule(L.LightningModule):
     ``arch``/``encoder``/``encoder_weights``/``arch_kwargs`` choose the smp network,
     ``input_features`` / ``contrast_sigma`` / ``full_res_channels`` its extra input
     channels and full-resolution branch (see :class:`Segmenter`). ``loss``, ``optimizer``
-    (partial) and ``scheduler`` (partial, optional) are Hydra configs with ``_target_``, instantiated here so the stored
-    hyper-parameters stay plain data. ``init_from``: a visionseg checkpoint (e.g. of
-    planted-defect pre-training) to start the whole network from
-    (:func:`~visionseg.models.smp.warm_start.warm_start`).
+    (partial) and ``scheduler`` (partial, optional) are Hydra configs with ``_target_``,
+    instantiated here so the stored hyper-parameters stay plain data. ``init_from``: a
+    visionseg checkpoint (e.g. of planted-defect pre-training) to start the whole network
+    from (:func:`~visionseg.models.smp.warm_start.warm_start`).
     """
 
     def __init__(
