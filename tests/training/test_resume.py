@@ -43,7 +43,7 @@ def test_resume_in_the_same_folder_keeps_the_history(trained_run, tiny_data, tmp
     with initialize_config_dir(str(ROOT / "configs"), version_base="1.3"):
         cfg = compose("train", overrides=[
             f"data.root={tiny_data}", "data.synthetic=null", *overrides,
-            "trainer.max_epochs=4", f"ckpt_path={last}", "test=false",
+            "trainer.max_epochs=-1", "trainer.max_steps=12", f"ckpt_path={last}", "test=false",
             f"paths.output_dir={run}",
         ])
     # The rich progress bar stays configured: enable_progress_bar=false must still work.
@@ -51,7 +51,9 @@ def test_resume_in_the_same_folder_keeps_the_history(trained_run, tiny_data, tmp
     train(cfg)
 
     assert not any(path.exists() for path in debris)
-    assert torch.load(last, weights_only=True)["epoch"] == 3
+    # The budget is in optimiser steps (3 a pass): 12 steps is one more pass.
+    resumed = torch.load(last, weights_only=True)
+    assert (resumed["epoch"], resumed["global_step"]) == (3, 12)
     metrics = pd.read_csv(run / "csv/metrics.csv")
     epochs = metrics.dropna(subset=["train/loss_epoch"])["epoch"].astype(int).tolist()
     assert epochs == [0, 1, 2, 3]
@@ -59,4 +61,7 @@ def test_resume_in_the_same_folder_keeps_the_history(trained_run, tiny_data, tmp
     assert len(before) == kept_rows
     pd.testing.assert_frame_equal(metrics.iloc[:kept_rows][before.columns], before)
     steps = metrics.dropna(subset=["train/loss_step"])["step"].astype(int).tolist()
-    assert steps == sorted(set(steps)) and steps[-1] == 11  # 3 steps an epoch, no duplicate
+    # No duplicate, in order; exactly one more pass of 3 steps logged after the kept rows
+    # (Lightning numbers the rows of a step-budget resume from global_step + 1).
+    assert steps == sorted(set(steps)) and steps[:9] == list(range(9))
+    assert len(steps) == 12 and steps[-1] == resumed["global_step"]

@@ -60,8 +60,11 @@ def test_a_checkpoints_encoder_starts_another_training(trained_run):
     from visionseg.models.smp.network import Segmenter
 
     checkpoint = trained_run / "checkpoints" / "best.ckpt"
-    state = torch.load(checkpoint, map_location="cpu", weights_only=True)["state_dict"]
-    net = Segmenter("Unet", "resnet18", num_classes=3, encoder_weights=str(checkpoint))
+    saved = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    state = saved["state_dict"]
+    # Same network (input channels included), other classes.
+    net = Segmenter(**{**saved["visionseg"]["net"], "num_classes": 3,
+                       "encoder_weights": str(checkpoint)})
     encoder = net.model.encoder.state_dict()
     assert len(encoder) > 50
     for key, value in encoder.items():
@@ -79,7 +82,7 @@ def test_init_from_takes_the_whole_network_and_maps_the_class_head(trained_run):
     source = saved["visionseg"]["classes"]  # background, scratch, spot, stain
     state = {k.removeprefix("net."): v for k, v in saved["state_dict"].items()
              if k.startswith("net.")}
-    net = Segmenter("Unet", "resnet18", num_classes=3)
+    net = Segmenter(**{**saved["visionseg"]["net"], "num_classes": 3})
     assert warm_start(net, checkpoint, ["background", "crack", "stain"]) > 100
     mine = net.state_dict()
     for key in ("model.encoder.layer4.1.conv2.weight", "model.decoder.blocks.4.conv1.0.weight"):
@@ -114,7 +117,8 @@ def test_resume_continues_the_epoch_count(trained_run, tiny_data, tmp_path):
         f"data.root={tiny_data}",
         "data.synthetic=null",
         *TINY_TRAIN,
-        "trainer.max_epochs=4",
+        "trainer.max_epochs=-1",
+        "trainer.max_steps=12",  # the budget in optimiser steps: one more pass of 3
         f"ckpt_path={last}",
         "test=false",
         f"hydra.run.dir={tmp_path}",
