@@ -107,7 +107,9 @@ def score(args: argparse.Namespace, classes: list[str]) -> dict:
                      "mIoU_all": round(pixel.miou_all, 3),
                      "defect_mIoU": round(pixel.defect_miou, 3),
                      "part_precision": round(part.precision, 3),
-                     "part_recall": round(part.recall, 3)})
+                     "part_recall": round(part.recall, 3),
+                     **{f"{c} skeleton F1 ({results.settings.thin_tolerance:g} px)":
+                        round(f.fixed.f1, 3) for c, f in entry.thin.per_class.items()}})
     return {"rows": rows}
 
 

@@ -57,6 +57,7 @@ EXPECTED_TABLES = [
     "Ranking of every method x post-processing chain",
     "IoU per class",
     "Per-class figures",
+    "Thin classes: tolerant skeleton figures",
     "Part level: OK/NG decision",
     "Defect level by size",
     "Defect level by class",
@@ -161,6 +162,17 @@ def test_tables_and_json_hold_every_method_chain_and_class(report):
     assert metrics["ranking"][0]["defect_mIoU"] == pytest.approx(results.ranking()[0].defect_miou)
     assert metrics["methods"]["dark"]["none"]["instances"] is None
     assert [f["stage"] for f in metrics["failures"]] == ["predict"]
+    # scratch is a thin class by default: the bright bar found exactly, and grown by 1 px
+    # (IoU down, skeleton figures unchanged); dark finds none of it.
+    thin = {(m, c): metrics["methods"][m][c]["thin"]["per_class"] for m in ("dark", "bright")
+            for c in ("none", "grow")}
+    assert set(thin["bright", "none"]) == {"scratch"}
+    assert thin["bright", "none"]["scratch"]["fixed"]["f1"] == 1.0
+    assert thin["bright", "grow"]["scratch"]["fixed"]["f1"] == 1.0
+    assert thin["dark", "none"]["scratch"]["fixed"]["f1"] == 0.0
+    scratch = frame[(frame.method == "bright") & (frame["class"] == "scratch")]
+    assert scratch["skeleton_f1"].tolist() == [1.0, 1.0]
+    assert frame[frame["class"] == "spot"]["skeleton_f1"].isna().all()
 
 
 def test_no_temporary_files_are_left(report):

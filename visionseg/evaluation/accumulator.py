@@ -23,10 +23,12 @@ from visionseg.metrics.image_level import ImageLevelCounts
 from visionseg.metrics.instances import CocoSet, InstanceCounts, mask_out
 from visionseg.metrics.per_image import PerImageMeans
 from visionseg.metrics.ranked_ap import ranked_mask_ap
+from visionseg.metrics.skeleton import SkeletonPRF
 
 
 class EntryAccumulator:
-    """Confusion counts, per-image means, OK/NG, defect, boundary, instance and speed figures."""
+    """Confusion counts, per-image means, OK/NG, defect, boundary, thin-class skeleton,
+    instance and speed figures."""
 
     def __init__(
         self,
@@ -35,6 +37,7 @@ class EntryAccumulator:
         classes: Sequence[str],
         settings: EvalSettings,
         rule: PartRule,
+        thin_ids: Sequence[int] = (),
     ) -> None:
         self.method = method
         self.chain = chain
@@ -47,6 +50,8 @@ class EntryAccumulator:
         self.image_level = ImageLevelCounts()
         self.defects = DefectCounts(n, settings.size_thresholds, settings.defect_iou)
         self.boundary = BoundaryF1(n, settings.boundary_tolerance)
+        self.thin = SkeletonPRF(thin_ids, settings.thin_tolerance,
+                                settings.thin_tolerance_diagonal)
         self.instance_counts = InstanceCounts(
             n, settings.instance_iou, settings.instance_score_threshold
         )
@@ -79,6 +84,7 @@ class EntryAccumulator:
         self.image_level.update(target.ng, pred_ng)
         defects = self.defects.update(target.regions, class_regions(mask, n))
         boundary_f1 = self.boundary.update(target.boundary, mask)
+        self.thin.update(target.skeletons, mask)
         inst = self.instance_counts.update(target.instances,
                                            self._instances(target, None if failed else pred))
         if timing is not None:
@@ -135,6 +141,7 @@ class EntryAccumulator:
             image_level=self.image_level.summary(),
             defect_level=self.defects.summary(self.classes),
             boundary=self.boundary.summary(self.classes),
+            thin=self.thin.summary(self.classes),
             instances=instances,
             speed=self.speed(),
             images=self.images,

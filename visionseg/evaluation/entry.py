@@ -18,6 +18,7 @@ from visionseg.metrics.image_level import ImageLevelFigures
 from visionseg.metrics.instances import InstanceMatching
 from visionseg.metrics.per_image import PerImageFigures
 from visionseg.metrics.ranked_ap import MaskAP, TiedFigure
+from visionseg.metrics.skeleton import ThinFigures
 
 NAN = float("nan")
 NO_SCORES = "no scores: mask AP not computed"
@@ -76,6 +77,7 @@ class EntryResult:
     image_level: ImageLevelFigures
     defect_level: DefectLevelFigures
     boundary: BoundaryFigures
+    thin: ThinFigures  # tolerant skeleton P/R/F1 of the thin classes (may hold none)
     instances: InstanceFigures | None  # None: the method returns no instances
     speed: SpeedFigures
     images: int
@@ -94,6 +96,7 @@ class EntryResult:
             "image_level": asdict(self.image_level),
             "defect_level": asdict(self.defect_level),
             "boundary": asdict(self.boundary),
+            "thin": asdict(self.thin),
             "instances": None if self.instances is None else self.instances.to_json(),
             "speed": asdict(self.speed),
             "images": self.images,

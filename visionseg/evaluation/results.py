@@ -144,6 +144,7 @@ class EvalResults:
             for name, fig in e.pixel.per_class.items():
                 defect = e.defect_level.per_class.get(name)
                 boundary = e.boundary.per_class.get(name)
+                thin = e.thin.per_class.get(name)
                 ap = None if inst is None or inst.mask_ap is None else inst.mask_ap.per_class.get(
                     name)
                 rows.append({
@@ -154,6 +155,10 @@ class EvalResults:
                     "gt_defects": defect.gt_regions if defect else 0,
                     "boundary_f1": boundary.f1 if boundary else math.nan,
                     "boundary_f1_pooled": boundary.pooled_f1 if boundary else math.nan,
+                    "skeleton_precision": thin.fixed.precision if thin else math.nan,
+                    "skeleton_recall": thin.fixed.recall if thin else math.nan,
+                    "skeleton_f1": thin.fixed.f1 if thin else math.nan,
+                    "skeleton_f1_diagonal": thin.relative.f1 if thin else math.nan,
                     "instance_f1": (inst.matching.per_class[name].f1
                                     if inst and name in inst.matching.per_class else math.nan),
                     "AP": ap.ap.value if ap else math.nan,

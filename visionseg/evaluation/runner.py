@@ -26,7 +26,7 @@ from visionseg.evaluation.entry import ImageRow
 from visionseg.evaluation.errors import EvaluationError
 from visionseg.evaluation.gallery import build_gallery
 from visionseg.evaluation.results import DatasetSummary, EvalResults, Failure
-from visionseg.evaluation.settings import EvalSettings
+from visionseg.evaluation.settings import EvalSettings, thin_classes_of
 from visionseg.evaluation.targets import ImageTarget, gt_instances, load_pair
 from visionseg.io.scale16 import reading_policy
 from visionseg.metrics.instances import CocoSet
@@ -146,7 +146,9 @@ class SplitPass:
         self.rule = rule
         self.failures = failures
         self.scale16 = reading_policy([method for _, method in methods])
-        self.accumulators = {(name, chain): EntryAccumulator(name, chain, classes, settings, rule)
+        self.thin_ids = thin_classes_of(classes, settings)
+        self.accumulators = {(name, chain): EntryAccumulator(name, chain, classes, settings, rule,
+                                                             self.thin_ids)
                              for name, _ in methods for chain in chains}
         self.gt_instances = CocoSet()
         self.instance_targets = InstanceTargets(classes, settings.gt_instance_min_area)
@@ -164,7 +166,7 @@ class SplitPass:
         image, gt = loaded
         instances = gt_instances(sample, gt, self.instance_targets, self.settings)
         target = ImageTarget(index, sample.name, gt, self.settings, instances, self.rule,
-                             self.classes)
+                             self.classes, self.thin_ids)
         self._count(target)
         for name, method in self.methods:
             raw, predict_ms = run_method(method, name, image, n, sample.name, self.failures)

@@ -6,11 +6,12 @@ The OK/NG rule is not here: it is :class:`visionseg.core.verdict.PartRule` (``co
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from visionseg.core.errors import ConfigError, settings_from
+from visionseg.metrics.skeleton import thin_class_ids
 
 
 @dataclass
@@ -25,6 +26,10 @@ class EvalSettings:
     (mask AP always uses every scored instance).
     ``gt_instance_min_area``: connected regions smaller than this are no ground-truth instance.
     ``gallery_size``: longest side, in pixels, of the gallery thumbnails.
+    ``thin_classes``: classes scored also by tolerant skeleton precision/recall/F1
+    (:mod:`visionseg.metrics.skeleton`); None = the defect classes named like a crack or
+    scratch, ``[]`` = none. ``thin_tolerance``: its fixed tolerance in pixels;
+    ``thin_tolerance_diagonal``: its second tolerance as a fraction of the image diagonal.
     ``ignore_index``: ground-truth value of pixels left out of every figure.
 
     Every value is range-checked here, where settings are built: a bad one is one
@@ -39,6 +44,9 @@ class EvalSettings:
     gt_instance_min_area: int = 0
     gallery_size: int = 256
     ignore_index: int = 255
+    thin_classes: tuple[str, ...] | None = None
+    thin_tolerance: float = 2.0
+    thin_tolerance_diagonal: float = 0.0075
 
     def __post_init__(self) -> None:
         try:
@@ -55,6 +63,9 @@ class EvalSettings:
         _check_number("instance_iou", self.instance_iou, 0.0, 1.0, low_open=True)
         _check_number("instance_score_threshold", self.instance_score_threshold, 0.0, 1.0)
         _check_number("boundary_tolerance", self.boundary_tolerance, 0.0, 100.0)
+        _check_number("thin_tolerance", self.thin_tolerance, 0.0, 100.0)
+        _check_number("thin_tolerance_diagonal", self.thin_tolerance_diagonal, 0.0, 0.1)
+        self.thin_classes = _names("thin_classes", self.thin_classes)
         _check_int("gt_instance_min_area", self.gt_instance_min_area, 0, None)
         _check_int("gallery_size", self.gallery_size, 16, 4096)
         _check_int("ignore_index", self.ignore_index, 0, 255)
@@ -74,6 +85,8 @@ class EvalSettings:
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["size_thresholds"] = list(self.size_thresholds)
+        if self.thin_classes is not None:
+            out["thin_classes"] = list(self.thin_classes)
         return out
 
 
@@ -81,6 +94,30 @@ def _is_int(value: Any) -> bool:
     return not isinstance(value, bool) and isinstance(value, (int, float)) and float(value) == int(
         value
     )
+
+
+def thin_classes_of(classes: Sequence[str], settings: EvalSettings) -> list[int]:
+    """Indices of ``rules.thin_classes`` in ``classes`` (one ConfigError for a name that is
+    no defect class)."""
+    try:
+        return thin_class_ids(classes, settings.thin_classes)
+    except ValueError as err:
+        raise ConfigError(f"rules.thin_classes: {err}") from err
+
+
+def _names(name: str, value: Any) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, str) or not all(isinstance(v, str) for v in _iter(value)):
+        raise ConfigError(f"rules.{name} must be a list of class names or null, got {value!r}")
+    return tuple(value)
+
+
+def _iter(value: Any) -> list[Any]:
+    try:
+        return list(value)
+    except TypeError:
+        return [None]
 
 
 def _check_number(name: str, value: Any, low: float, high: float, low_open: bool = False) -> None:

@@ -22,12 +22,14 @@ from visionseg.io.scale16 import Scale16
 from visionseg.metrics.boundary import BoundaryTarget, tolerance_kernel
 from visionseg.metrics.defect_level import ClassRegions, class_regions
 from visionseg.metrics.instances import mask_out, semantic_instances
+from visionseg.metrics.skeleton import SkeletonTarget
 
 log = logging.getLogger(__name__)
 
 
 class ImageTarget:
-    """One image's ground truth: mask, regions, OK/NG truth, boundaries and instances."""
+    """One image's ground truth: mask, regions, OK/NG truth, boundaries, thin-class
+    skeletons and instances."""
 
     def __init__(
         self,
@@ -38,6 +40,7 @@ class ImageTarget:
         instances: Instances,
         rule: PartRule,
         classes: Sequence[str],
+        thin_ids: Sequence[int] = (),
     ) -> None:
         num_classes = len(classes)
         self.image_id = image_id  # the image's id in the COCO sets of mask AP
@@ -51,6 +54,7 @@ class ImageTarget:
         self.boundary = BoundaryTarget(
             mask, num_classes, tolerance_kernel(settings.boundary_tolerance), self.valid
         )
+        self.skeletons = SkeletonTarget(mask, thin_ids, self.valid)
         self.instances = instances
 
     def clean(self, mask: np.ndarray) -> np.ndarray:

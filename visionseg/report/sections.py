@@ -25,7 +25,8 @@ def build_sections(results: EvalResults) -> list[Section]:
         "Per-class figures",
         ["Split-wide figures from the pixel confusion matrix, one per class."],
         [tables["per_class_iou"], Figure("per_class_iou", "IoU per defect class",
-                                         plots.per_class_chart(results)), tables["per_class"]],
+                                         plots.per_class_chart(results)), tables["per_class"],
+         *([tables["thin"]] if "thin" in tables else [])],
     ))
     sections.append(Section("Part level (OK/NG)", [], [tables["image_level"]]))
     sections += [c for c in [operating_curve_section(results)] if c is not None]

@@ -91,6 +91,33 @@ def per_class_table(results: EvalResults) -> Table:
     )
 
 
+def thin_table(results: EvalResults) -> Table | None:
+    """Tolerant skeleton precision/recall/F1 of the thin classes beside their 0-px IoU."""
+    rows = []
+    for e in results.entries:
+        for name, fig in e.thin.per_class.items():
+            f, r = fig.fixed, fig.relative
+            rows.append([e.method, e.chain, name, e.pixel.per_class[name].iou,
+                         f.precision, f.recall, f.f1, r.precision, r.recall, r.f1, f.true_px])
+    if not rows:
+        return None
+    s = results.settings
+    k, d = f"{s.thin_tolerance:g} px", f"{s.thin_tolerance_diagonal:g} x diagonal"
+    return Table(
+        "thin",
+        "Thin classes: tolerant skeleton figures",
+        ["Method", "Post-processing", "Class", "IoU (0 px)", f"Precision ({k})",
+         f"Recall ({k})", f"F1 ({k})", f"Precision ({d})", f"Recall ({d})", f"F1 ({d})",
+         "Skeleton px (truth)"],
+        rows,
+        "Both masks thinned to 1-px skeletons; a predicted skeleton pixel is correct when a "
+        "ground-truth skeleton pixel lies within the tolerance, a ground-truth one found when "
+        "a predicted one does (by distance, not one-to-one); pixel counts summed over the "
+        "split. The diagonal tolerance is the BSDS setting crack papers report. Classes: "
+        "rules.thin_classes.",
+    )
+
+
 def image_level_table(results: EvalResults) -> Table:
     rows = []
     for e in results.entries:
@@ -224,6 +251,7 @@ def all_tables(results: EvalResults) -> dict[str, Table]:
         ranking_table(results),
         per_class_iou_table(results),
         per_class_table(results),
+        thin_table(results),
         image_level_table(results),
         defect_size_table(results),
         defect_class_table(results),
