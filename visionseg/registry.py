@@ -80,6 +80,7 @@ def chain_from_steps(steps: Mapping[str, Any] | None) -> Chain:
         try:
             built.append(instantiate(node))
         except Exception as err:  # noqa: BLE001 - a bad setting, reported as one line
+            _raise_config_error(err)
             raise ConfigError(
                 f"post-processing '{step_name}' cannot be built: {_root_cause(err)}"
             ) from err
@@ -121,6 +122,15 @@ def to_plain(node: Any) -> Any:
     if isinstance(node, (DictConfig, ListConfig)):
         return OmegaConf.to_container(node, resolve=True)
     return node
+
+
+def _raise_config_error(err: BaseException) -> None:
+    """Re-raise the ConfigError Hydra's instantiate wrapped, if that is the root cause: its
+    line already names the setting (``postprocess.morphology.open_radius``)."""
+    while err.__cause__ is not None:
+        err = err.__cause__
+    if isinstance(err, ConfigError):
+        raise err
 
 
 def _root_cause(err: BaseException) -> str:

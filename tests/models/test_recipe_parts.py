@@ -10,7 +10,7 @@ import torch
 
 from visionseg.core.errors import ConfigError
 from visionseg.models.schedules import warmup_cosine, warmup_cosine_factor
-from visionseg.models.smp.input_features import LocalContrast
+from visionseg.models.smp.input_features import LocalContrast, RidgeResponse
 from visionseg.models.smp.network import Segmenter
 
 
@@ -38,7 +38,40 @@ def test_local_contrast_ignores_a_lighting_ramp_and_finds_a_pit():
     assert np.abs(interior).max() < 0.1
 
 
+def test_ridge_hessian_matches_scikit_image():
+    """The Hessian the ridge channels are built from equals scikit-image's (interior)."""
+    from skimage.feature import hessian_matrix, hessian_matrix_eigvals
+
+    rng = np.random.default_rng(1)
+    grey = cv2.GaussianBlur(rng.normal(128, 30, (64, 64)).astype(np.float32), (0, 0), 1.0)
+    x = torch.from_numpy(grey)[None, None].repeat(1, 3, 1, 1)
+    ridge = RidgeResponse(sigmas=(2.0,), context_sigma=8.0)
+    g = torch.from_numpy(grey)[None, None]
+    local = g - ridge.context.blur(g)
+    spread = (torch.sqrt(ridge.context.blur(local * local)) + 4.0)[0, 0].numpy()
+    out = ridge(x)[0].numpy() * spread / 4.0  # undo the normalisation and the scale s^2
+    h = hessian_matrix(grey.astype(np.float64), sigma=2.0, order="rc", mode="nearest",
+                       use_gaussian_derivatives=True)
+    hi, lo = hessian_matrix_eigvals(h)
+    inner = np.s_[8:-8, 8:-8]
+    np.testing.assert_allclose(out[0][inner], np.maximum(hi, 0)[inner], atol=0.05)
+    np.testing.assert_allclose(out[1][inner], np.maximum(-lo, 0)[inner], atol=0.05)
+
+
+def test_ridge_channels_find_dark_and_bright_lines_whatever_the_lighting():
+    x = torch.full((1, 3, 64, 64), 120.0)
+    x[..., 30, 10:50] = 90.0  # a dark 1-px line
+    x[..., 10:12, 10:50] = 150.0  # a bright 2-px line
+    out = RidgeResponse()(x)[0]
+    assert out[0, 30, 30] > 0.8 and out[1, 30, 30] < 0.2 * out[0, 30, 30]
+    assert out[1, 10, 30] > 0.8 and out[0, 10, 30] < 0.05
+    assert out[:, 40:, :].abs().max() < 1e-3  # flat surface: nothing
+    brighter = RidgeResponse()(x * 1.5 + 10)[0]
+    assert abs(float(brighter[0, 30, 30] / out[0, 30, 30]) - 1) < 0.25
+
+
 @pytest.mark.parametrize("kwargs", [{"input_features": ["local_contrast"]},
+                                    {"input_features": ["local_contrast", "ridge"]},
                                     {"full_res_channels": 8},
                                     {"input_features": ["local_contrast"],
                                      "full_res_channels": 8}])

@@ -60,7 +60,9 @@ def test_missing_column_lists_expected_and_found(tmp_path):
 def test_unparseable_dates_are_counted_or_refused(tmp_path):
     rows = [*ROWS, ("c4", "2024-13-45", "5"), ("c4", "yesterday", "6"), ("c5", "2024-03-02", "4")]
     path = write_csv(tmp_path / "t.csv", rows)
-    features, dq, _ = features_for(path, "columns.date_format=%Y-%m-%d")
+    # 2 of 9 rows: more than the default reader.max_dropped_share, so it is raised here
+    features, dq, _ = features_for(path, "columns.date_format=%Y-%m-%d",
+                                   "reader.max_dropped_share=0.5")
     assert "c4" not in features.index
     assert counted(dq.dropped, "unparseable dates", "'2024-13-45'") == 2
     with pytest.raises(TabularInputError, match=r"2 of 9 rows have unparseable dates.*strict"):
@@ -70,7 +72,7 @@ def test_unparseable_dates_are_counted_or_refused(tmp_path):
 def test_unparseable_amounts_are_counted_or_refused(tmp_path):
     rows = [*ROWS, ("c4", "2024-03-01", "abc"), ("c4", "2024-03-02", "5")]
     path = write_csv(tmp_path / "t.csv", rows)
-    features, dq, _ = features_for(path)
+    features, dq, _ = features_for(path, "reader.max_dropped_share=0.5")
     assert features.loc["c4", "frequency"] == 1
     assert counted(dq.dropped, "unparseable amounts in column 'amount'", "'abc'") == 1
     with pytest.raises(TabularInputError, match="unparseable amounts"):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -26,6 +25,8 @@ from visionseg.data.instances import InstanceTargets
 from visionseg.evaluation.entry import Headline
 from visionseg.evaluation.errors import EvaluationError
 from visionseg.evaluation.settings import EvalSettings
+from visionseg.io.atomic import remove_partial_files
+from visionseg.io.writable import check_writable_dir
 from visionseg.registry import build_baselines, build_chains, names, to_plain
 from visionseg.report.pipeline import evaluate_and_report
 
@@ -33,21 +34,17 @@ log = logging.getLogger(__name__)
 
 
 def check_output(output: str | os.PathLike) -> None:
-    """Raise :class:`ConfigError` naming ``output`` unless the folder could be written.
+    """Raise a user error naming ``output`` unless the folder could be written; creates
+    nothing (:func:`visionseg.io.writable.check_writable_dir`)."""
+    check_writable_dir(output, "output")
 
-    Creates nothing: the nearest existing folder takes (and loses) one probe file, so a
-    run stopped by bad input later leaves no empty output folder behind.
-    """
-    path = Path(output).expanduser()
-    existing = next(p for p in (path, *path.parents) if p.exists())
-    if not existing.is_dir():
-        where = "is" if existing == path else f"is inside {existing}, which is"
-        raise ConfigError(f"output={path} {where} an existing file, not a folder")
-    try:
-        with tempfile.TemporaryFile(prefix=".write-test.", dir=existing):
-            pass
-    except OSError as err:
-        raise ConfigError(f"output={path} cannot be written: {err.strerror or err}") from None
+
+def clear_partial_outputs(output: str | os.PathLike) -> None:
+    """Remove the temporary ``.NAME.<random>.part`` files that an evaluation killed with
+    ``kill -9`` left in ``output`` (and its subfolders), before this run writes there;
+    nothing else would ever remove them."""
+    for leftover in remove_partial_files(Path(output).expanduser(), recursive=True):
+        log.info("removed %s, left by an interrupted run", leftover)
 
 
 def load_checkpoints(
@@ -112,6 +109,7 @@ def run(cfg: DictConfig) -> int:
     """Evaluate as configured and write the outputs; returns the process exit code."""
     try:
         check_output(cfg.output)
+        clear_partial_outputs(cfg.output)
         settings = EvalSettings.from_any(to_plain(cfg.rules))
         rule = PartRule.from_dict(to_plain(cfg.decision))
         tile = TileSettings.from_dict(to_plain(cfg.tile))

@@ -12,7 +12,7 @@ from visionseg.core.tiling import TileSettings
 from visionseg.core.verdict import PartRule
 from visionseg.export.errors import ExportError, require_onnx
 from visionseg.export.metadata import ExportMetadata
-from visionseg.export.onnx_export import FORMATS, ExportRequest, export_model
+from visionseg.export.onnx_export import FORMATS, ExportRequest, export_model, prepare_output
 from visionseg.registry import to_plain
 
 log = logging.getLogger(__name__)
@@ -24,6 +24,7 @@ def export(cfg: DictConfig) -> ExportMetadata:
         raise ExportError(f"format={cfg.format}: unknown export format; available: "
                           f"{', '.join(FORMATS)}")
     ckpt = Path(str(cfg.ckpt))
+    prepare_output(Path(str(cfg.output)))  # before the checkpoint is read
     configured = PartRule.from_dict(to_plain(cfg.decision))
     require_onnx(f"format={cfg.format}")
     from visionseg.models.checkpoint import carried_rule

@@ -9,6 +9,7 @@ from typing import Any
 from omegaconf import DictConfig
 
 from visionseg.calibration.store import choose_rule, decision_overridden
+from visionseg.core.checks import check_fraction
 from visionseg.core.errors import ConfigError
 from visionseg.core.tiling import TileSettings
 from visionseg.core.verdict import PartRule
@@ -68,6 +69,7 @@ def infer(cfg: DictConfig) -> dict[str, Any]:
     tile = TileSettings.from_dict(to_plain(cfg.tile))
     rule = PartRule.from_dict(to_plain(cfg.decision))
     inference_settings(cfg)  # range checks before the (slow) model loading
+    check_fraction("score_threshold", cfg.get("score_threshold"), optional=True)
     loaded = build_infer_method(cfg, tile)
     method = loaded.method
     settings = inference_settings(cfg, trained_scale16(method))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -36,3 +37,9 @@ class Method(ABC):
     @property
     def num_classes(self) -> int:
         return len(self.classes)
+
+    def output_settings(self) -> dict[str, Any]:
+        """Settings of this method a user may change that change its output (Mask R-CNN's
+        ``score_threshold``), written into infer.py's ``summary.json`` so a result says
+        how it was made. Default: none."""
+        return {}

@@ -1,51 +1,5 @@
-"""Range checks for numeric settings, done once where the settings are built.
+"""The range checks of :mod:`visionseg.core.checks`, under their older import path."""
 
-Each failure is a :class:`~visionseg.core.errors.ConfigError` whose one line names the
-setting as the user writes it (``data.batch_size``), the allowed range and the value.
-"""
+from visionseg.core.checks import check_fraction, check_int, check_number, check_range
 
-from __future__ import annotations
-
-import math
-from typing import Any
-
-from visionseg.core.errors import ConfigError
-
-
-def check_int(setting: str, value: Any, minimum: int, optional: bool = False) -> int | None:
-    """``value`` as an int ``>= minimum`` (``None`` allowed when ``optional``)."""
-    if value is None and optional:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
-        raise ConfigError(f"{setting} must be an integer >= {minimum}, got {value!r}")
-    if value < minimum:
-        raise ConfigError(f"{setting} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def check_fraction(
-    setting: str, value: Any, low_open: bool = False, high_open: bool = False,
-    optional: bool = False,
-) -> float | None:
-    """``value`` as a float in [0, 1], with either end excluded on request."""
-    if value is None and optional:
-        return None
-    lo, hi = ("(" if low_open else "["), (")" if high_open else "]")
-    text = f"{setting} must be a number in {lo}0, 1{hi}, got {value!r}"
-    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
-        raise ConfigError(text)
-    if value < 0 or value > 1 or (low_open and value == 0) or (high_open and value == 1):
-        raise ConfigError(text)
-    return float(value)
-
-
-def check_range(setting: str, value: Any, low: float, high: float) -> tuple[float, float]:
-    """``value`` as a ``[min, max]`` pair with ``low <= min <= max <= high``."""
-    text = f"{setting} must be [min, max] with {low} <= min <= max <= {high}, got {value!r}"
-    try:
-        a, b = (float(v) for v in value)
-    except (TypeError, ValueError):
-        raise ConfigError(text) from None
-    if not low <= a <= b <= high:
-        raise ConfigError(text)
-    return a, b
+__all__ = ["check_fraction", "check_int", "check_number", "check_range"]

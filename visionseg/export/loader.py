@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from visionseg.core.errors import ConfigError
 from visionseg.core.method import Method
 from visionseg.core.verdict import PartRule
 from visionseg.export.metadata import MODEL_FILE
@@ -42,6 +43,10 @@ def load_model(path: str | os.PathLike, device: str = "auto", tile_size: int | N
     onnx = exported_model(path)
     if onnx is not None:
         from visionseg.export.runtime import OnnxMethod
+
+        for key, value in overrides.items():  # an export runs as exported: nothing to set
+            raise ConfigError(f"{key}={value}: does not apply to the exported model {onnx}; "
+                              "leave it unset for this model")
 
         method = OnnxMethod(onnx, device=device, tile_size=tile_size,
                             tile_overlap=tile_overlap, batch_size=batch_size)

@@ -30,6 +30,7 @@ from visionseg.export.metadata import (
 )
 from visionseg.export.parity import MAX_PROB_DIFF, MIN_AGREEMENT, check_parity, parity_images
 from visionseg.io.atomic import write_json
+from visionseg.io.writable import check_writable_dir
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +65,8 @@ def export_model(request: ExportRequest) -> ExportMetadata:
         raise ExportError(f"format={request.format}: unknown export format; available: "
                           f"{', '.join(FORMATS)}")
     require_onnx(f"format={request.format}")
+    prepare_output(request.output)
     checkpoint = _smp_checkpoint(request.ckpt)
-    _check_output(request.output)
     from visionseg.models.checkpoint import load_method
 
     method = load_method(request.ckpt, device="cpu", tile_size=None)
@@ -73,7 +74,9 @@ def export_model(request: ExportRequest) -> ExportMetadata:
     rule.check_classes(method.classes)
     thresholds = rule.thresholds(method.classes)
     graph = ExportGraph(method.net, method.num_classes, thresholds).eval()
-    staging = Path(tempfile.mkdtemp(prefix=f".{request.output.name}.", dir=_parent(request)))
+    parent = request.output.resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)  # checked by prepare_output
+    staging = Path(tempfile.mkdtemp(prefix=_staging_prefix(request.output), dir=parent))
     try:
         model = staging / MODEL_FILE
         _write_onnx(graph, model, request, checkpoint["visionseg"]["net"])
@@ -98,10 +101,39 @@ def export_model(request: ExportRequest) -> ExportMetadata:
     return meta
 
 
-def _parent(request: ExportRequest) -> Path:
-    parent = request.output.resolve().parent
-    parent.mkdir(parents=True, exist_ok=True)
-    return parent
+def prepare_output(output: Path) -> None:
+    """Check, before the checkpoint is loaded, that ``output`` can take an export, and
+    remove what an export killed there left beside it.
+
+    The staging folder is created in ``output``'s parent, so that folder must be writable
+    too (a read-only disk or a path inside a file is one ``output=`` error, not a traceback
+    after the slow part); ``output`` itself must be new, empty or a previous export.
+    Creates nothing, so a stopped export leaves no empty folder.
+    """
+    check_writable_dir(output, "output")
+    if output.is_dir():  # the staging folder goes beside it
+        check_writable_dir(output.resolve().parent, "output")
+    _check_output(output)
+    clear_staging_leftovers(output)
+
+
+def _staging_prefix(output: Path) -> str:
+    return f".{output.name}."
+
+
+def clear_staging_leftovers(output: Path) -> list[Path]:
+    """Delete the hidden staging folders (``.NAME.<random>``) and moved-aside previous
+    exports (``.NAME.old-PID``) that an export killed with ``kill -9`` left beside
+    ``output``; they are never renamed onto ``output`` and nothing else removes them."""
+    parent = output.resolve().parent
+    pattern = re.compile(re.escape(_staging_prefix(output)) + r"(?:[a-z0-9_]{8}|old-\d+)")
+    removed = []
+    for path in sorted(parent.glob(f"{_staging_prefix(output)}*")):
+        if path.is_dir() and not path.is_symlink() and pattern.fullmatch(path.name):
+            shutil.rmtree(path, ignore_errors=True)
+            log.info("removed %s, left by an interrupted export", path)
+            removed.append(path)
+    return removed
 
 
 def _smp_checkpoint(path: Path) -> dict:

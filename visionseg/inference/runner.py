@@ -177,7 +177,8 @@ def run_inference(
     summary = {
         "method": method.name,
         "classes": method.classes,
-        "settings": {**settings.to_dict(), "postprocess": getattr(postprocess, "name", None)},
+        "settings": {**settings.to_dict(), **method.output_settings(),
+                     "postprocess": getattr(postprocess, "name", None)},
         "decision": batch.rule.to_dict(),
         "images": len(records),
         "failed": sum(r["status"] != "ok" for r in records),

@@ -47,6 +47,28 @@ def ensure_writable_dir(path: str | os.PathLike, setting: str) -> Path:
     return path
 
 
+def check_writable_dir(path: str | os.PathLike, setting: str) -> Path:
+    """Raise :class:`OutputPathError` naming ``setting`` unless the folder ``path`` could be
+    created and written; return it.
+
+    Creates nothing (unlike :func:`ensure_writable_dir`): the nearest existing folder takes
+    (and loses) one probe file, so a run stopped by bad input later leaves no empty output
+    folder behind.
+    """
+    path = Path(path).expanduser()
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not existing.is_dir():
+        where = "is" if existing == path else f"is inside {existing}, which is"
+        raise OutputPathError(f"{setting}={path} {where} an existing file, not a folder")
+    try:
+        with tempfile.TemporaryFile(prefix=".write-test.", dir=existing):
+            pass
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        raise OutputPathError(f"{setting}={path} cannot be written: {reason}") from None
+    return path
+
+
 class OutputFolderCheck(Callback):
     """Hydra callback: check the run folder (``hydra.run.dir``) when the run starts, before
     Hydra creates it; a problem is one ``error:`` line and exit code 2.

@@ -8,6 +8,7 @@ downloading anything, so infer.py and evaluate.py need only the path.
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import pickle
 import zipfile
@@ -17,7 +18,7 @@ from typing import Any
 import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
-from visionseg.core.errors import UserError
+from visionseg.core.errors import ConfigError, UserError
 from visionseg.core.method import Method
 from visionseg.core.verdict import PartRule
 from visionseg.io.atomic import atomic_path
@@ -77,6 +78,7 @@ def load_method(path: str | os.PathLike, device: str = "auto", **overrides: Any)
         cls = getattr(importlib.import_module(module_name), class_name)
     except (ImportError, AttributeError) as err:
         raise CheckpointError(f"{path}: written by unknown model class {module_path}") from err
+    reject_inapplicable(cls, overrides, path)
     overrides.setdefault("name", _default_name(Path(path)))
     try:
         method = cls.method_from_checkpoint(checkpoint, device=device, **overrides)
@@ -86,6 +88,23 @@ def load_method(path: str | os.PathLike, device: str = "auto", **overrides: Any)
         raise
     method.scale16 = stored_scale16(checkpoint)
     return method
+
+
+def reject_inapplicable(cls: type, overrides: dict[str, Any], path: str | os.PathLike) -> None:
+    """ConfigError naming a setting given for a model it does not apply to
+    (``score_threshold`` for a U-Net checkpoint), instead of a TypeError deep in the
+    Method's constructor; the settings a model takes are its ``method_class``'s parameters."""
+    method_class = getattr(cls, "method_class", None)
+    if method_class is None:
+        return
+    params = inspect.signature(method_class).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    for key, value in overrides.items():
+        if key not in params:
+            raise ConfigError(f"{key}={value}: does not apply to {path}, a "
+                              f"{cls.__name__} checkpoint ({method_class.__name__} has no "
+                              f"such setting); leave it unset for this model")
 
 
 def stored_scale16(checkpoint: dict[str, Any]) -> Scale16:

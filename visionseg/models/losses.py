@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from visionseg.core.checks import check_number
 from visionseg.core.errors import ConfigError
 
 
@@ -23,6 +24,18 @@ class CrossEntropy(nn.CrossEntropyLoss):
         super().__init__(weight=weight, ignore_index=ignore_index, **kwargs)
 
 
+def check_loss_weights(weights: Sequence[Any]) -> list[float]:
+    """The terms' weights, each finite and ``>= 0``, at least one above 0: a negative
+    weight maximises its loss (an inverted model that trains without an error), and
+    all-zero weights train nothing."""
+    checked = [check_number(f"model.loss.terms[{i}].weight", w, 0.0)
+               for i, w in enumerate(weights)]
+    if not any(checked):
+        raise ConfigError(f"model.loss.terms: every weight is 0 ({checked}); "
+                          "at least one must be above 0")
+    return checked
+
+
 class WeightedSum(nn.Module):
     """``sum(weight_i * loss_i(logits, target))``; terms are ``{"loss": module, "weight": w}``."""
 
@@ -31,7 +44,7 @@ class WeightedSum(nn.Module):
         if not terms:
             raise ValueError("loss: at least one loss term is needed")
         self.losses = nn.ModuleList([term["loss"] for term in terms])
-        self.weights = [float(term.get("weight", 1.0)) for term in terms]
+        self.weights = check_loss_weights([term.get("weight", 1.0) for term in terms])
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         total = logits.new_zeros(())

@@ -11,6 +11,23 @@ import numpy as np
 import torch
 from hydra.utils import instantiate
 
+from visionseg.core.checks import check_number
+
+#: Optimizer settings that must be finite and non-negative (``lr`` also above zero).
+NON_NEGATIVE_OPTIMIZER_SETTINGS = ("weight_decay", "momentum", "eps")
+
+
+def check_optimizer(optimizer: dict[str, Any]) -> dict[str, Any]:
+    """``optimizer`` (a partial's config), its rates range-checked when the module is built:
+    a negative ``lr`` would otherwise fail in torch only when training starts, after the
+    data were loaded, with a traceback."""
+    if "lr" in optimizer:
+        check_number("model.optimizer.lr", optimizer["lr"], 0.0, above=True)
+    for key in NON_NEGATIVE_OPTIMIZER_SETTINGS:
+        if optimizer.get(key) is not None:
+            check_number(f"model.optimizer.{key}", optimizer[key], 0.0)
+    return optimizer
+
 
 def configure_optimizers(
     module: L.LightningModule,

@@ -4,7 +4,9 @@ Networks learn in optimiser steps, not epochs: an epoch of a small data set with
 crops is a few dozen steps, of a large one thousands. ``warmup_cosine`` warms up linearly
 (a randomly initialised network with batch norm and Adam diverges or collapses to the
 class priors at the full rate), then decays along a cosine to ``min_ratio`` of the rate at
-the trainer's last step (``trainer.max_steps``).
+the trainer's last step (``trainer.max_steps``). One schedule for every model: U-Nets and
+Mask R-CNN from random weights alike (the detector diverges at its full rate without the
+warm-up).
 """
 
 from __future__ import annotations

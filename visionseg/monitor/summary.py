@@ -3,6 +3,7 @@ drift and NG-rate trends over the stream."""
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from dataclasses import dataclass, field
@@ -13,6 +14,8 @@ import numpy as np
 
 from visionseg.core.errors import UserError
 from visionseg.monitor.results_log import RESULTS_FILE, read_results
+
+log = logging.getLogger(__name__)
 
 QUANTILES = (50, 95, 99)
 
@@ -45,6 +48,7 @@ class LogSummary:
     expected_ng_rate: float | None = None
     first_time: str = ""
     last_time: str = ""
+    skipped: int = 0  # valid JSON lines with values of the wrong type
 
     @property
     def ng_rate(self) -> float:
@@ -61,36 +65,101 @@ def results_path(path: str | os.PathLike) -> Path:
     return path
 
 
+class RecordTypeError(ValueError):
+    """A results-log record that is valid JSON but holds a value of the wrong type."""
+
+
+@dataclass
+class _OkRecord:
+    """The fields of one ``status: ok`` record the summary uses, type-checked."""
+
+    time: str
+    file: str
+    ng: bool
+    latency_ms: dict[str, float]
+    monitor: dict[str, Any]
+    alerts: list[str]
+
+
+#: Monitor fields that the summary formats as numbers (``None`` = not measured yet).
+NUMERIC_MONITOR_FIELDS = ("worst_psi", "ng_rate", "ng_expected", "ng_p_value")
+
+
+def _number(value: Any, field_name: str) -> float:
+    """``value`` as a float; RecordTypeError naming the field for text, lists, booleans."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise RecordTypeError(f"{field_name} is {value!r}, not a number")
+    return float(value)
+
+
+def _mapping(value: Any, field_name: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise RecordTypeError(f"{field_name} is {value!r}, not an object")
+    return value
+
+
+def parse_ok_record(record: dict[str, Any]) -> _OkRecord:
+    """The summary's view of an ok record; RecordTypeError when a field has the wrong type
+    (``"latency_ms": {"predict": "fast"}``, ``"monitor": {"worst_psi": "high"}``), so such
+    a line is skipped whole instead of counting half of it or stopping the summary."""
+    latency = {str(k): _number(v, f"latency_ms.{k}")
+               for k, v in _mapping(record.get("latency_ms"), "latency_ms").items()}
+    monitor = _mapping(record.get("monitor"), "monitor")
+    for name in NUMERIC_MONITOR_FIELDS:
+        if monitor.get(name) is not None:
+            _number(monitor[name], f"monitor.{name}")
+    alerts = monitor.get("alerts") or []
+    if not isinstance(alerts, list):
+        raise RecordTypeError(f"monitor.alerts is {alerts!r}, not a list")
+    return _OkRecord(str(record.get("time", "")), str(record.get("file")),
+                     record.get("verdict") == "NG", latency, monitor, [str(a) for a in alerts])
+
+
 def summarise(path: str | os.PathLike) -> LogSummary:
     """Read a results log (a file, or an output folder holding ``results.jsonl``)."""
     path = results_path(path)
     summary = LogSummary(path=path)
     latency: dict[str, list[float]] = {}
-    for record in read_results(path):
-        summary.first_time = summary.first_time or str(record.get("time", ""))
-        summary.last_time = str(record.get("time", ""))
+    for number, record in enumerate(read_results(path), 1):
         if record.get("status") != "ok":
+            _time(summary, str(record.get("time", "")))
             summary.errors.append((str(record.get("file")), str(record.get("error"))))
             continue
-        summary.images += 1
-        summary.ng += record.get("verdict") == "NG"
-        for stage, ms in (record.get("latency_ms") or {}).items():
-            latency.setdefault(stage, []).append(float(ms))
-        monitor = record.get("monitor") or {}
-        summary.last = monitor
-        summary.worst_psi.append(_num(monitor.get("worst_psi")))
-        summary.window_ng_rate.append(_num(monitor.get("ng_rate")))
-        if monitor.get("ng_expected") is not None:
-            summary.expected_ng_rate = float(monitor["ng_expected"])
-        summary.alerts += [
-            Alert(summary.images, str(record.get("time")), str(record.get("file")), text)
-            for text in monitor.get("alerts") or []
-        ]
+        try:
+            ok = parse_ok_record(record)
+        except RecordTypeError as err:
+            log.warning("%s: record %d skipped: %s", path, number, err)
+            summary.skipped += 1
+            continue
+        _time(summary, ok.time)
+        _add_ok(summary, ok, latency)
     summary.latency_ms = {
         stage: tuple(float(q) for q in np.percentile(values, QUANTILES))
         for stage, values in latency.items()
     }
     return summary
+
+
+def _time(summary: LogSummary, time: str) -> None:
+    summary.first_time = summary.first_time or time
+    summary.last_time = time
+
+
+def _add_ok(summary: LogSummary, ok: _OkRecord, latency: dict[str, list[float]]) -> None:
+    """Count one checked ok record into ``summary`` (and its latencies into ``latency``)."""
+    summary.images += 1
+    summary.ng += ok.ng
+    for stage, ms in ok.latency_ms.items():
+        latency.setdefault(stage, []).append(ms)
+    monitor = ok.monitor
+    summary.last = monitor
+    summary.worst_psi.append(_num(monitor.get("worst_psi")))
+    summary.window_ng_rate.append(_num(monitor.get("ng_rate")))
+    if monitor.get("ng_expected") is not None:
+        summary.expected_ng_rate = float(monitor["ng_expected"])
+    summary.alerts += [Alert(summary.images, ok.time, ok.file, text) for text in ok.alerts]
 
 
 def summary_text(s: LogSummary) -> str:
@@ -102,17 +171,21 @@ def summary_text(s: LogSummary) -> str:
         f"Images:      {s.images} inspected, {s.ng} NG ({_pct(s.ng_rate)}), "
         f"{len(s.errors)} unreadable or failed",
         f"Drift:       {last.get('drift', 'unavailable')}"
-        + (f" (worst {last['worst_feature']} PSI {last['worst_psi']:.3f})"
+        + (f" (worst {last.get('worst_feature', '?')} PSI {last['worst_psi']:.3f})"
            if last.get("worst_psi") is not None else ""),
         f"NG rate:     {last.get('ng', 'unavailable')}"
         + (f" (window {_pct(last['ng_rate'])}, expected {_pct(last['ng_expected'])}, "
-           f"p = {last['ng_p_value']:.2g})" if last.get("ng_rate") is not None else ""),
+           f"p = {_num(last.get('ng_p_value')):.2g})" if last.get("ng_rate") is not None
+           else ""),
         "Latency (ms, p50 / p95 / p99):",
         *(f"  {stage:<12} {a:9.1f} {b:9.1f} {c:9.1f}"
           for stage, (a, b, c) in s.latency_ms.items()),
         f"Alerts:      {len(s.alerts)}",
         *(f"  #{a.index} {a.time} {a.file}: {a.message}" for a in s.alerts[-20:]),
     ]
+    if s.skipped:
+        lines.append(f"Skipped:     {s.skipped} line(s) with values of the wrong type "
+                     "(see the warnings above)")
     if s.errors:
         lines += ["Unreadable or failed:", *(f"  {f}: {r}" for f, r in s.errors[-20:])]
     return "\n".join(lines) + "\n"

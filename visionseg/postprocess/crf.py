@@ -23,6 +23,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from visionseg.core.checks import check_fraction, check_int, check_number
 from visionseg.core.prediction import Prediction
 from visionseg.postprocess.base import PostProcess, check_shapes
 from visionseg.postprocess.instances import sync_instances
@@ -64,20 +65,19 @@ class DenseCRF(PostProcess):
         max_pixels: int | None = None,
         name: str = "crf",
     ) -> None:
-        if not 0.0 < hard_confidence < 1.0:
-            raise ValueError(f"hard_confidence must be in (0, 1), got {hard_confidence}")
-        if max_pixels is not None and max_pixels < 1024:
-            raise ValueError(f"max_pixels must be at least 1024 (or null), got {max_pixels}")
-        self.densecrf = _load_densecrf()
-        self.iterations = int(iterations)
-        self.gaussian_sxy = float(gaussian_sxy)
-        self.gaussian_compat = float(gaussian_compat)
-        self.bilateral_sxy = float(bilateral_sxy)
-        self.bilateral_srgb = float(bilateral_srgb)
-        self.bilateral_compat = float(bilateral_compat)
-        self.hard_confidence = float(hard_confidence)
-        self.max_pixels = max_pixels
+        where = f"postprocess.{name}"  # checked before pydensecrf2 is imported
+        self.iterations = check_int(f"{where}.iterations", iterations, 1)
+        self.gaussian_sxy = check_number(f"{where}.gaussian_sxy", gaussian_sxy, above=True)
+        self.gaussian_compat = check_number(f"{where}.gaussian_compat", gaussian_compat)
+        self.bilateral_sxy = check_number(f"{where}.bilateral_sxy", bilateral_sxy, above=True)
+        self.bilateral_srgb = check_number(f"{where}.bilateral_srgb", bilateral_srgb,
+                                           above=True)
+        self.bilateral_compat = check_number(f"{where}.bilateral_compat", bilateral_compat)
+        self.hard_confidence = check_fraction(f"{where}.hard_confidence", hard_confidence,
+                                              low_open=True, high_open=True)
+        self.max_pixels = check_int(f"{where}.max_pixels", max_pixels, 1024, optional=True)
         self.name = name
+        self.densecrf = _load_densecrf()
 
     def refine(self, image: np.ndarray, probs: np.ndarray) -> np.ndarray:
         """Mean-field CRF inference: ``C x H x W`` probabilities in, refined ones out."""

@@ -16,10 +16,12 @@ Instances follow the mask (:func:`~visionseg.postprocess.instances.sync_instance
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import cv2
 import numpy as np
 
+from visionseg.core.checks import check_int
 from visionseg.core.prediction import Prediction
 from visionseg.core.regions import label_components, remove_small_regions
 from visionseg.postprocess.base import PostProcess, check_shapes
@@ -32,6 +34,15 @@ def _per_class(value: PerClass, class_id: int) -> int:
     if isinstance(value, Mapping):
         return int(value.get(class_id, 0))
     return int(value)
+
+
+def check_per_class(setting: str, value: Any) -> PerClass:
+    """A per-class size (an int ``>= 0``, or a mapping of class ids to such ints), checked
+    where the step is built: a negative radius or area would silently do nothing."""
+    if isinstance(value, Mapping):
+        return {check_int("class id in " + setting, k, 0): check_int(f"{setting}[{k}]", v, 0)
+                for k, v in value.items()}
+    return check_int(setting, value, 0)
 
 
 def _disk(radius: int) -> np.ndarray:
@@ -59,10 +70,11 @@ class Morphology(PostProcess):
         max_hole_area: PerClass = 0,
         name: str = "morphology",
     ) -> None:
-        self.open_radius = open_radius
-        self.close_radius = close_radius
-        self.min_area = min_area
-        self.max_hole_area = max_hole_area
+        where = f"postprocess.{name}"
+        self.open_radius = check_per_class(f"{where}.open_radius", open_radius)
+        self.close_radius = check_per_class(f"{where}.close_radius", close_radius)
+        self.min_area = check_per_class(f"{where}.min_area", min_area)
+        self.max_hole_area = check_per_class(f"{where}.max_hole_area", max_hole_area)
         self.name = name
 
     def clean(self, binary: np.ndarray, class_id: int) -> np.ndarray:

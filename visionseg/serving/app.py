@@ -4,7 +4,10 @@ FastAPI on uvicorn: the usual Python stack (plants' IT knows it), OpenAPI docs a
 ``/docs`` for free, and blocking work off the event loop. Inference runs in a worker
 thread behind a capacity limiter of one, so uploads queue instead of running several
 models at once, while ``/health`` and ``/metrics`` answer at once. A bad upload gets a 4xx
-with its reason; an inference failure a 500; neither stops the server.
+with its reason; an inference failure a 500; neither stops the server. A body over the
+limit is refused as soon as the bytes read pass it (also a chunked one, which declares no
+length); every answer is counted by status in ``/metrics``. With ``output=`` every upload
+gets output names of its own (two ``part.png`` become ``part`` and ``part-2``).
 """
 
 from __future__ import annotations
@@ -13,18 +16,19 @@ import base64
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import anyio
 import cv2
-from fastapi import FastAPI, HTTPException, Request, UploadFile
-from fastapi.responses import JSONResponse, Response
+from fastapi import FastAPI, HTTPException, UploadFile
+from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 
-from visionseg.monitor.results_log import ResultsLog
+from visionseg.monitor.results_log import RESULTS_FILE, ResultsLog, read_results
+from visionseg.serving.asgi import BodyLimit, CountAnswers
 from visionseg.serving.inspector import Inspection, Inspector
 from visionseg.serving.metrics import ServiceMetrics
 from visionseg.serving.settings import ServeSettings
@@ -73,7 +77,8 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state["limiter"] = anyio.CapacityLimiter(1)
-        state["results"] = ResultsLog(output_dir / "results.jsonl") if output_dir else None
+        state["results"] = ResultsLog(output_dir / RESULTS_FILE) if output_dir else None
+        state["names"] = OutputNames.from_log(output_dir / RESULTS_FILE if output_dir else None)
         await anyio.to_thread.run_sync(inspector.warm_up)
         metrics.set_status(inspector.monitor.status)
         log.info("Serving %s on http://%s:%d", inspector.method.name, settings.host,
@@ -83,16 +88,20 @@ def create_app(
             state["results"].close()
 
     app = FastAPI(title="visionseg inspection", lifespan=lifespan)
-    _refuse_large_bodies(app, settings.max_bytes, metrics)
+    app.add_middleware(BodyLimit, limit=settings.max_bytes + FORM_OVERHEAD,
+                       allowed=settings.max_bytes)
+    app.add_middleware(CountAnswers, count=metrics.answered)  # outermost: sees every answer
 
-    def run(data: bytes, name: str, with_mask: bool) -> InspectResponse:
+    def run(data: bytes, filename: str, with_mask: bool) -> InspectResponse:
         started = time.perf_counter()
         image = decode_upload(data, settings.max_pixels, inspector.scale16)
-        inspection = inspector.inspect(image, name, (time.perf_counter() - started) * 1000.0)
         results = state["results"]
+        stem = Path(filename).stem or "upload"
+        name = state["names"].claim(stem) if results is not None else stem
+        inspection = inspector.inspect(image, name, (time.perf_counter() - started) * 1000.0)
         if results is not None:
             inspector.write(output_dir, image, inspection)
-            results.append(inspection.log_record(name))
+            results.append(inspection.log_record(filename))
         metrics.observe(inspection)
         for alert in inspection.monitor.alerts:
             log.warning("%s: %s", name, alert)
@@ -103,18 +112,15 @@ def create_app(
         """Inspect one uploaded image; ``mask=true`` adds the class-id mask as base64 PNG."""
         data = await file.read(settings.max_bytes + 1)
         if len(data) > settings.max_bytes:
-            metrics.error(413)
             raise HTTPException(413, f"upload is over the {settings.max_bytes:,} bytes allowed")
-        name = Path(file.filename or "upload").stem or "upload"
+        filename = Path(file.filename or "upload").name or "upload"
         try:
-            return await anyio.to_thread.run_sync(run, data, name, mask,
+            return await anyio.to_thread.run_sync(run, data, filename, mask,
                                                   limiter=state["limiter"])
         except UploadError as err:
-            metrics.error(err.status)
             raise HTTPException(err.status, f"{file.filename}: {err.reason}") from None
         except Exception as err:  # the server answers the next request all the same
             log.exception("%s: inspection failed", file.filename)
-            metrics.error(500)
             raise HTTPException(500, f"inspection failed: {type(err).__name__}: {err}") from None
 
     @app.get("/health", response_model=Health)
@@ -130,19 +136,30 @@ def create_app(
     return app
 
 
-def _refuse_large_bodies(app: FastAPI, max_bytes: int, metrics: ServiceMetrics) -> None:
-    """413 from the Content-Length header, before the body is read and spooled."""
+class OutputNames:
+    """Output names of the uploads, unique ignoring case: an upload's file stem, or the stem
+    with ``-2``, ``-3``, ... when an earlier upload (also of an earlier run on the same
+    output folder, from its results log) has it, so no upload's mask or overlay overwrites
+    another's. Used by one inspection at a time (the service's limiter)."""
 
-    @app.middleware("http")
-    async def refuse(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > max_bytes + FORM_OVERHEAD:
-            metrics.error(413)
-            return JSONResponse(status_code=413, content={"detail": (
-                f"upload of {int(length):,} bytes is over the {max_bytes:,} allowed")})
-        return await call_next(request)
+    def __init__(self, taken: set[str] | None = None) -> None:
+        self._taken = {name.lower() for name in taken or ()}
+
+    @classmethod
+    def from_log(cls, path: Path | None) -> OutputNames:
+        """The names an earlier run's results log already used (none without a log)."""
+        if path is None or not path.is_file():
+            return cls()
+        return cls({str(record.get("name", "")) for record in read_results(path)})
+
+    def claim(self, stem: str) -> str:
+        """The first free name of ``stem``, ``stem-2``, ``stem-3``, ...; taken from now on."""
+        name, n = stem, 1
+        while name.lower() in self._taken:
+            n += 1
+            name = f"{stem}-{n}"
+        self._taken.add(name.lower())
+        return name
 
 
 def _response(inspection: Inspection, with_mask: bool) -> InspectResponse:

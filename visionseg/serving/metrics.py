@@ -23,13 +23,15 @@ NG_STATES = [UNAVAILABLE, WARMING_UP, "ok", "high", "low"]
 
 
 class ServiceMetrics:
-    """Updated after every inspection or refused request; rendered by ``GET /metrics``."""
+    """Updated after every inspection and every answer; rendered by ``GET /metrics``."""
 
     def __init__(self, recent: int = 1000) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
         self.inspections = Counter("visionseg_inspections", "Images inspected, by verdict",
                                    ["verdict"], registry=r)
+        self.responses = Counter("visionseg_responses", "Every HTTP answer, by status",
+                                 ["status"], registry=r)
         self.errors = Counter("visionseg_request_errors", "Requests refused or failed, by "
                               "HTTP status", ["status"], registry=r)
         self.latency = Histogram("visionseg_latency_seconds", "Time per stage of one image",
@@ -76,6 +78,14 @@ class ServiceMetrics:
         self._recent["total"].append(total / 1000.0)
         self.alerts.inc(len(inspection.monitor.alerts))
         self.set_status(inspection.monitor)
+
+    def answered(self, status: int) -> None:
+        """One HTTP answer (counted by the service's outermost middleware, so the 422s
+        FastAPI gives itself and the 413s of the body limit are counted too); 4xx and 5xx
+        also count as request errors."""
+        self.responses.labels(str(status)).inc()
+        if status >= 400:
+            self.error(status)
 
     def error(self, status: int) -> None:
         self.errors.labels(str(status)).inc()

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from visionseg.tabular.errors import TabularInputError
-from visionseg.tabular.io import ReaderOptions, parse_amounts, parse_dates
+from visionseg.tabular.io import ReaderOptions, parse_amounts, parse_dates_by_format
 
 RETURN_POLICIES = ("net", "drop", "error")
 OPTIONAL_ROLES = ("discount", "returns", "category", "channel")
@@ -40,7 +40,7 @@ class ColumnMap:
     customer: str = "customer_id"
     date: str = "date"
     amount: str = "amount"
-    date_format: str | None = None
+    date_format: str | tuple[str, ...] | None = None  # one format, several, or None: documented
     order: str | None = None
     revenue: str | None = None
     numeric: tuple[str, ...] = ()
@@ -59,6 +59,8 @@ class ColumnMap:
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any] | None) -> ColumnMap:
         values = {k: v for k, v in dict(cfg or {}).items() if v is not None}
+        if isinstance(values.get("date_format"), (list, tuple)):
+            values["date_format"] = tuple(str(f) for f in values["date_format"])
         for key in ("numeric", "categorical"):
             if key in values:
                 values[key] = tuple(str(c) for c in values[key])
@@ -81,6 +83,7 @@ class DataQuality:
     dropped: dict[str, int] = field(default_factory=dict)
     adjusted: dict[str, int] = field(default_factory=dict)
     reference_date: str | None = None  # the date the features were measured at, when dated
+    date_formats: dict[str, int] = field(default_factory=dict)  # format -> rows it read
 
     def note(self, text: str) -> None:
         self.notes.append(text)
@@ -104,6 +107,9 @@ class DataQuality:
         total = sum(self.dropped.values())
         lines = [f"{self.source}: {self.rows_read} rows read, {total} dropped, "
                  f"{self.rows_used} used"]
+        if len(self.date_formats) > 1:  # one format is the normal case, not worth a line
+            lines.append("  dates read by format: " + ", ".join(
+                f"{n} as {fmt}" for fmt, n in self.date_formats.items()))
         lines += [f"  {kind} {n} rows: {reason}" for kind, reason, n in self.row_counts()]
         return lines
 
@@ -140,6 +146,7 @@ def clean_transactions(
     duplicates: str = "drop",
     strict: bool = False,
     reader: ReaderOptions | None = None,
+    min_customers: int = 2,
 ) -> tuple[pd.DataFrame, DataQuality]:
     """Validate and normalise a transactions table.
 
@@ -147,7 +154,9 @@ def clean_transactions(
     (datetime64), ``amount`` (float64), ``order`` and the mapped categorical columns, plus the
     data-quality record. ``returns`` says what negative amounts are: ``net`` (kept, so they
     reduce the customer's revenue), ``drop`` or ``error``. ``duplicates`` handles fully
-    identical rows. ``reader`` gives the decimal and thousands separators of text amounts.
+    identical rows. ``reader`` gives the decimal and thousands separators of text amounts
+    and the share of unparseable rows that may be dropped. ``min_customers`` is 2 to fit a
+    segmentation and 1 to score with a saved one (one customer is a valid batch).
     """
     reader = reader or ReaderOptions()
     _check_policy("returns", returns, RETURN_POLICIES)
@@ -169,11 +178,24 @@ def clean_transactions(
             f"({'; '.join(f'{n} rows: {r}' for _, r, n in dq.row_counts())})")
     dq.rows_used = len(out)
     dq.customers = int(out["customer"].nunique())
-    if dq.customers < 2:
+    if dq.customers < min_customers:
         raise TabularInputError(
             f"{source}: only one customer ({out['customer'].iloc[0]!r}) in the usable rows; "
             "segmentation needs at least two (check columns.customer)")
     return out, dq
+
+
+def check_dropped_share(dropped: int, total: int, reader: ReaderOptions, source: str,
+                        dq: DataQuality) -> None:
+    """Refuse a run that would silently lose more than ``reader.max_dropped_share`` of the
+    rows as unparseable: that many bad rows means a wrong setting, not a few typos."""
+    limit = float(reader.max_dropped_share)
+    if total and dropped / total > limit:
+        reasons = "; ".join(f"{n} rows: {r}" for r, n in dq.dropped.items())
+        raise TabularInputError(
+            f"{source}: {dropped} of {total} rows ({dropped / total:.0%}) cannot be parsed, "
+            f"more than reader.max_dropped_share={limit:g} ({reasons}); fix the file or the "
+            "columns.*/reader.* settings, or raise reader.max_dropped_share to drop them")
 
 
 def _check_policy(key: str, value: str, allowed: Sequence[str]) -> None:
@@ -204,7 +226,7 @@ def _parsed_rows(frame: pd.DataFrame, columns: ColumnMap, source: str, strict: b
     no_customer = customer.isna()
     if customer.dtype.kind in "OUT" or isinstance(customer.dtype, pd.StringDtype):
         no_customer |= customer.astype("string").str.strip().eq("").fillna(True)
-    dates = parse_dates(frame[columns.date], columns.date_format)
+    dates, dq.date_formats = parse_dates_by_format(frame[columns.date], columns.date_format)
     amounts = parse_amounts(frame[columns.amount], reader.decimal, reader.thousands)
     _all_text(frame[columns.date], dates, columns.date, source, "dates")
     _all_text(frame[columns.amount], amounts, columns.amount, source, "numbers")
@@ -220,6 +242,7 @@ def _parsed_rows(frame: pd.DataFrame, columns: ColumnMap, source: str, strict: b
     _bad_rows(int(bad_amount.sum()), total, f"unparseable amounts in column '{columns.amount}'",
               source, strict, dq, frame[columns.amount][bad_amount].head(3).tolist())
     keep = ~(no_customer | bad_date | bad_amount)
+    check_dropped_share(int((~keep).sum()), total, reader, source, dq)
     out = pd.DataFrame({
         "customer": _ids(customer[keep]),
         "date": dates[keep].to_numpy(),
@@ -306,12 +329,13 @@ def duplicate_rows(frame: pd.DataFrame) -> np.ndarray:
 
 def clean_customers(
     frame: pd.DataFrame, columns: ColumnMap, source: str, strict: bool = False,
-    reader: ReaderOptions | None = None,
+    reader: ReaderOptions | None = None, min_customers: int = 2,
 ) -> tuple[pd.DataFrame, DataQuality]:
     """Validate an already aggregated customer table (one row per customer).
 
     Returns a frame indexed by customer id holding the numeric columns as float64 and
-    the categorical ones as str. Rows with unparseable numbers are dropped and counted.
+    the categorical ones as str. Rows with unparseable numbers are dropped and counted (up
+    to ``reader.max_dropped_share``); ``min_customers`` is 1 when scoring.
     """
     reader = reader or ReaderOptions()
     if not columns.numeric and not columns.categorical:
@@ -337,6 +361,7 @@ def clean_customers(
                   strict, dq, frame[col][bad].head(3).tolist())
         keep &= ~bad
         numeric[col] = values
+    check_dropped_share(int((~keep).sum()), total, reader, source, dq)
     ids = pd.Series(_ids(ids[keep]))
     dup = ids.duplicated(keep=False).to_numpy()
     if dup.any():
@@ -351,7 +376,7 @@ def clean_customers(
         out[col] = _category_values(frame[col][keep])
     if out.empty:
         raise TabularInputError(f"{source}: no usable rows left after cleaning")
-    if len(out) < 2:
+    if len(out) < min_customers:
         raise TabularInputError(
             f"{source}: only one customer ({out.index[0]!r}); segmentation needs at least two")
     dq.rows_used = dq.customers = len(out)

@@ -36,6 +36,7 @@ RANGES: dict[str, tuple[float, float, bool]] = {
     "spark.max_iter": (1, 10000, True),
     "late_rows.max_gap_days": (1, 36500, True),
     "late_rows.quantile": (0.5, 1.0, False),
+    "reader.max_dropped_share": (0.0, 1.0, False),
     "preprocess.skew_threshold": (0.0, INF, False),
     "preprocess.top_n": (1, 1000, True),
     "k_selection.k_min": (2, 100, True),
@@ -94,6 +95,37 @@ def check_ranges(cfg: Mapping[str, Any]) -> None:
     present, k_min = _lookup(cfg, "k_selection.k_min")
     if present and _lookup(cfg, "k_selection.k_max")[1] < k_min:
         raise TabularInputError("k_selection.k_max must be at least k_selection.k_min")
+    check_k(cfg)
+    check_winsorize(cfg)
+
+
+def check_k(cfg: Mapping[str, Any]) -> None:
+    """``k`` is ``auto`` or a whole number of at least 2: ``k=2.5`` is refused here rather
+    than silently run as 2."""
+    present, value = _lookup(cfg, "k")
+    if not present or value is None or (isinstance(value, str)
+                                        and value.strip().lower() == "auto"):
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+        raise TabularInputError(f"k={value!r} must be auto or a whole number of segments")
+    if value < 2:
+        raise TabularInputError(f"k={value!r} is out of range: a segmentation needs k >= 2")
+
+
+def check_winsorize(cfg: Mapping[str, Any]) -> None:
+    """``preprocess.winsorize`` is null or ``[low, high]`` quantiles with 0 <= low < high <= 1;
+    an inverted range would clip every customer to one value."""
+    present, value = _lookup(cfg, "preprocess.winsorize")
+    if not present or value is None:
+        return
+    key = "preprocess.winsorize"
+    if (not isinstance(value, (list, tuple)) or len(value) != 2
+            or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in value)):
+        raise TabularInputError(f"{key}={value!r} must be null or [low, high] quantiles")
+    low, high = value
+    if not 0 <= low < high <= 1:
+        raise TabularInputError(f"{key}={list(value)!r} is out of range: 0 <= low < high <= 1 "
+                                "(low below high)")
 
 
 def load_config(name: str, overrides: Sequence[str] = ()) -> dict[str, Any]:

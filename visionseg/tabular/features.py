@@ -123,9 +123,11 @@ def resolve_windows(
     return Windows(reference_date=ref, observation_start=start, validation_end=end)
 
 
-def split_windows(tx: pd.DataFrame, windows: Windows, source: str) -> tuple[pd.DataFrame,
-                                                                           pd.DataFrame | None]:
-    """Transactions of the observation window and (if any) of the validation window."""
+def split_windows(tx: pd.DataFrame, windows: Windows, source: str, min_customers: int = 2
+                  ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Transactions of the observation window and (if any) of the validation window.
+
+    ``min_customers`` is 2 to fit a segmentation and 1 to score with a saved one."""
     dates = tx["date"]
     in_obs = dates < windows.reference_date
     if windows.observation_start is not None:
@@ -136,7 +138,7 @@ def split_windows(tx: pd.DataFrame, windows: Windows, source: str) -> tuple[pd.D
             f"{source}: no transactions in the {windows.describe()} (data span "
             f"{dates.min().date()} to {dates.max().date()}); check features.reference_date, "
             "features.observation_months and features.validation_months")
-    if observed["customer"].nunique() < 2:
+    if observed["customer"].nunique() < min_customers:
         raise TabularInputError(
             f"{source}: only one customer in the {windows.describe()}; segmentation needs two")
     validation = None

@@ -7,7 +7,7 @@ wrong; parsing never raises on a bad value (it becomes NaT/NaN for the cleaner t
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,10 @@ PARQUET_SUFFIXES = {".parquet", ".pq"}
 _CURRENCY = r"[\s$€£¥]"
 SEPARATORS = {"comma": ",", "semicolon": ";", "tab": "\t", "pipe": "|", "whitespace": r"\s+",
               "\\t": "\t"}
+# columns.date_format=null: each date is tried against these, in order (docs/tabular.md);
+# whatever none of them reads is left to pandas' own inference
+DATE_FORMATS = ("ISO8601", "%d/%m/%Y", "%d.%m.%Y")
+INFERRED = "inferred"
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,7 @@ class ReaderOptions:
     encoding: str = "utf-8"
     decimal: str = "."
     thousands: str | None = None
+    max_dropped_share: float = 0.05  # more unparseable rows than this share fail the run
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any] | None) -> ReaderOptions:
@@ -70,7 +75,9 @@ def read_table(path: str | Path, options: ReaderOptions) -> pd.DataFrame:
                 f"{path}: reader.format must be auto, csv or parquet, not {fmt}")
     except pd.errors.EmptyDataError:
         raise TabularInputError(f"{path}: the table is empty") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as exc:
+    except UnicodeDecodeError as exc:
+        raise TabularInputError(encoding_message(path, options.encoding, exc)) from None
+    except (pd.errors.ParserError, ValueError, OSError) as exc:
         if isinstance(exc, TabularInputError):
             raise
         raise TabularInputError(f"{path}: cannot be read as {fmt}: {exc}") from None
@@ -80,16 +87,71 @@ def read_table(path: str | Path, options: ReaderOptions) -> pd.DataFrame:
     return frame
 
 
-def parse_dates(values: pd.Series, date_format: str | None) -> pd.Series:
+def encoding_message(path: Path, encoding: str, exc: UnicodeDecodeError) -> str:
+    """One line naming the file, the first line that does not decode, and the setting to
+    change: pandas' own message gives a byte offset in some buffer, which helps nobody."""
+    line, byte = _first_bad_line(path, encoding)
+    where = f"line {line} (byte 0x{byte:02x})" if line else f"byte 0x{exc.object[exc.start]:02x}"
+    hint = ("reader.encoding=latin-1" if encoding.lower().replace("_", "-") in ("utf-8", "utf8")
+            else "reader.encoding=utf-8 or reader.encoding=latin-1")
+    return (f"{path}: {where} is not valid {encoding} text (reader.encoding={encoding}); "
+            f"set {hint} if the file was written in that encoding")
+
+
+def _first_bad_line(path: Path, encoding: str) -> tuple[int, int]:
+    """``(line number, offending byte)`` of the first line that does not decode; (0, 0)
+    when every line decodes on its own."""
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                raw.decode(encoding)
+            except UnicodeDecodeError as exc:
+                return number, raw[exc.start]
+    return 0, 0
+
+
+def parse_dates(values: pd.Series, date_format: str | Sequence[str] | None) -> pd.Series:
     """Parse to ``datetime64``; unparseable entries become NaT (never an exception)."""
+    return parse_dates_by_format(values, date_format)[0]
+
+
+def parse_dates_by_format(values: pd.Series, date_format: str | Sequence[str] | None
+                          ) -> tuple[pd.Series, dict[str, int]]:
+    """Parse to ``datetime64`` and count the entries each format read.
+
+    ``date_format`` is one strftime format, a list of them (tried in order, each on what the
+    earlier ones left), or None for :data:`DATE_FORMATS` and then pandas' inference. Each
+    entry is tried against every format on its own, so a file mixing ISO dates and
+    dd/mm/yyyy is read whole: inferring one format from the first value drops the rest.
+    Unparseable entries become NaT (never an exception).
+    """
     if pd.api.types.is_datetime64_any_dtype(values):
-        return values.dt.tz_localize(None) if values.dt.tz is not None else values
+        parsed = values.dt.tz_localize(None) if values.dt.tz is not None else values
+        return parsed, {"datetime": int(parsed.notna().sum())}
     if values.dtype.kind == "f" and np.all(np.mod(values.dropna().to_numpy(), 1) == 0):
         values = values.astype("Int64")
     text = values.astype("string")
-    if date_format:
-        return pd.to_datetime(text, format=date_format, errors="coerce")
-    with warnings.catch_warnings():  # mixed formats parse one by one; the cleaner counts failures
+    formats = (list(DATE_FORMATS) + [INFERRED] if not date_format
+               else [date_format] if isinstance(date_format, str) else list(date_format))
+    parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
+    counts: dict[str, int] = {}
+    for fmt in formats:
+        todo = parsed.isna() & text.notna()
+        if not todo.any():
+            break
+        found = _to_datetime(text[todo], fmt)
+        if isinstance(found.dtype, pd.DatetimeTZDtype):
+            found = found.dt.tz_convert(None)
+        counts[fmt] = int(found.notna().sum())
+        parsed[todo] = found.astype("datetime64[us]")
+    return parsed, {f: n for f, n in counts.items() if n}
+
+
+def _to_datetime(text: pd.Series, fmt: str) -> pd.Series:
+    """``pd.to_datetime`` with one format (or ``inferred``), failures as NaT."""
+    if fmt != INFERRED:
+        return pd.to_datetime(text, format=fmt, errors="coerce")
+    with warnings.catch_warnings():  # inference parses one by one; the cleaner counts failures
         warnings.filterwarnings("ignore", message="Could not infer format")
         return pd.to_datetime(text, errors="coerce")
 

@@ -9,7 +9,7 @@ metadata. A file from another layout or with an unknown format number is refused
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,25 @@ def versions() -> dict[str, str | None]:
     return package_versions(VERSIONED)
 
 
+def missing_fields(obj: Any, prefix: str = "") -> list[str]:
+    """Dotted names of the dataclass fields ``obj`` (and the dataclasses it holds) lacks.
+
+    Unpickling restores whatever attributes the file holds, so a model saved by an older
+    layout or edited by hand loads fine and fails much later with an AttributeError deep in
+    scoring; this finds the gap at load time. Fields with a default are never missing.
+    """
+    missing: list[str] = []
+    for spec in fields(obj):
+        name = f"{prefix}{spec.name}"
+        if not hasattr(obj, spec.name):
+            missing.append(name)
+            continue
+        value = getattr(obj, spec.name)
+        if is_dataclass(value) and not isinstance(value, type):
+            missing += missing_fields(value, f"{name}.")
+    return missing
+
+
 @dataclass(frozen=True)
 class LateRows:
     """The rule that excludes rows dated far after the rest (see ``features``)."""
@@ -87,14 +106,15 @@ class SegmentationModel:
                           reference_date: str | None = None) -> tuple[pd.DataFrame, DataQuality]:
         """Clean a raw table and compute the model's features (one row per customer)."""
         if self.input_kind == "customers":
-            return clean_customers(table, self.columns, source, strict, self.reader)
+            return clean_customers(table, self.columns, source, strict, self.reader,
+                                   min_customers=1)
         tx, dq = clean_transactions(table, self.columns, source, self.returns, self.duplicates,
-                                    strict, self.reader)
+                                    strict, self.reader, min_customers=1)
         if reference_date is None:
             tx = exclude_late_rows(tx, self.late_rows.quantile, self.late_rows.max_gap_days,
                                    strict, source, dq)
         windows = resolve_windows(tx["date"], reference_date, self.observation_months, 0)
-        observed, _ = split_windows(tx, windows, source)
+        observed, _ = split_windows(tx, windows, source, min_customers=1)
         dq.reference_date = str(windows.reference_date.date())
         dq.note(f"features at reference date {windows.reference_date.date()} "
                 f"({windows.describe()})")
@@ -158,6 +178,11 @@ class SegmentationModel:
                 f"{path}: incompatible model: refit (model format {payload['format']!r}, this "
                 f"version reads format {MODEL_FORMAT})")
         model = payload["model"]
+        missing = missing_fields(model)
+        if missing:
+            raise TabularInputError(
+                f"{path}: incompatible model: field {missing[0]!r} is missing (written by "
+                "another version of visionseg.tabular, or edited); refit the model")
         saved = model.metadata.get("versions", {}).get("scikit-learn")
         now = versions().get("scikit-learn")
         if saved and now and saved != now:

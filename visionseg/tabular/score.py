@@ -81,8 +81,23 @@ def score_from_config(
         raise TabularInputError(f"output={output} is a folder; give a .csv file name")
     with threadpool_limits(limits=cfg["threads"]):
         model = SegmentationModel.load(cfg["model"])
-        scores, found = score_table(model, cfg["input"], cfg)
+        try:
+            scores, found = score_table(model, cfg["input"], cfg)
+        except AttributeError as exc:
+            raise model_field_error(cfg["model"], exc) from None
     return output, model, scores, found
+
+
+def model_field_error(path: str | Path, exc: AttributeError) -> Exception:
+    """A field missing inside a loaded model's own parts (its preprocessor or clusterer,
+    which load-time checks cannot see into) means an older or edited file: one line naming
+    the field and saying refit. Any other AttributeError is a bug and stays a traceback."""
+    owner = getattr(exc, "obj", None)
+    if exc.name is None or not type(owner).__module__.startswith("visionseg.tabular"):
+        return exc
+    return TabularInputError(
+        f"{path}: incompatible model: field {exc.name!r} of its {type(owner).__name__} is "
+        "missing (written by another version of visionseg.tabular, or edited); refit the model")
 
 
 def score_task(overrides: list[str]) -> int:

@@ -16,7 +16,12 @@ from omegaconf import DictConfig, OmegaConf
 from visionseg.core.errors import UserError
 from visionseg.io.atomic import write_json, write_text
 from visionseg.io.manifest import build_manifest
-from visionseg.training.resume import clear_partial_checkpoints, keep_csv_history, resume_point
+from visionseg.training.resume import (
+    ResumePoint,
+    clear_partial_checkpoints,
+    keep_csv_history,
+    resume_point,
+)
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +32,20 @@ def _build(node: Any, **kwargs: Any) -> Any:
     try:
         return instantiate(node, **kwargs)
     except InstantiationException as err:
-        if isinstance(err.__cause__, UserError):
-            raise err.__cause__ from None
+        cause = _user_cause(err)
+        if cause is not None:
+            raise cause from None
         raise
+
+
+def _user_cause(err: BaseException) -> UserError | None:
+    """The UserError under nested InstantiationExceptions (a loss built inside the model
+    wraps twice), or None."""
+    while err.__cause__ is not None:
+        err = err.__cause__
+        if isinstance(err, UserError):
+            return err
+    return None
 
 
 def _instantiate_dict(cfg: DictConfig | None) -> list[Any]:
@@ -52,6 +68,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     ``checkpoints/{best,last}.ckpt``, logs, and the evaluation outputs (``metrics.json``,
     report). Returns the evaluation summary (its ``defect_mIoU`` is what sweeps optimise).
     """
+    check_budget(cfg.trainer)  # before any folder, data or model
     output_dir = Path(cfg.paths.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     main_process = rank_zero_only.rank == 0
@@ -81,6 +98,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
     if cfg.get("train", True):
         trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+        check_trained(trainer, resume, cfg.trainer)
 
     checkpoint = _best_checkpoint(trainer, output_dir)
     summary: dict[str, Any] = {}
@@ -91,11 +109,43 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         _store_line_reference(checkpoint, datamodule, summary, output_dir)
     if trainer.is_global_zero:
         log.info("Run directory: %s", output_dir)
-        log.info("Checkpoints:   %s", output_dir / "checkpoints")
+        if (output_dir / "checkpoints").is_dir():  # never name a folder that is not there
+            log.info("Checkpoints:   %s", output_dir / "checkpoints")
         if summary:
             log.info("Metrics:       %s (defect mIoU %.4f)", output_dir / "metrics.json",
                      summary["defect_mIoU"])
     return summary
+
+
+class NothingTrainedError(UserError):
+    """The run's training budget allows no optimiser step, so no checkpoint is written."""
+
+
+def check_budget(trainer_cfg: Any) -> None:
+    """NothingTrainedError for an explicit zero budget (``trainer.max_epochs=0`` or
+    ``trainer.max_steps=0``): Lightning would return at once, exit 0 and write nothing.
+    ``-1`` and ``null`` keep their Lightning meaning (no limit)."""
+    for key in ("max_epochs", "max_steps"):
+        if trainer_cfg.get(key) == 0:
+            raise NothingTrainedError(f"trainer.{key}=0: nothing would be trained; give a "
+                                      "budget of at least 1 (or -1 / null for no limit)")
+
+
+def check_trained(trainer: L.Trainer, resume: ResumePoint | None, trainer_cfg: Any) -> None:
+    """NothingTrainedError when ``fit`` took no optimiser step, typically a run resumed
+    from a checkpoint that already reached ``trainer.max_epochs`` / ``max_steps``
+    (Lightning returns at once, exits 0 and writes no checkpoint into a new folder)."""
+    start = resume.global_step if resume is not None else 0
+    if trainer.global_step > start:
+        return
+    budget = (f"trainer.max_epochs={trainer_cfg.get('max_epochs')}, "
+              f"trainer.max_steps={trainer_cfg.get('max_steps')}")
+    if resume is not None:
+        reason = (f"ckpt_path={resume.path} is at step {start} (epoch {resume.epoch}), which "
+                  f"already reaches {budget}; raise them to train on")
+    else:
+        reason = f"the trainer took no optimiser step ({budget})"
+    raise NothingTrainedError(f"nothing was trained: {reason}")
 
 
 def _best_checkpoint(trainer: L.Trainer, output_dir: Path) -> Path | None:

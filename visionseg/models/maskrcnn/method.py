@@ -10,10 +10,12 @@ object cut by a seam is one instance. Only detections scoring at least
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
 
+from visionseg.core.checks import check_fraction
 from visionseg.core.instance_merge import (
     Detection,
     detections_from_arrays,
@@ -59,9 +61,13 @@ class MaskRCNNMethod(NetworkMethod):
         amp: bool = True,
     ) -> None:
         super().__init__(net, classes, name, device, tile_size, tile_overlap, batch_size, amp)
-        self.score_threshold = score_threshold
-        self.mask_threshold = mask_threshold
+        self.score_threshold = check_fraction("score_threshold", score_threshold)
+        self.mask_threshold = check_fraction("mask_threshold", mask_threshold)
         self.merge_overlap = merge_overlap
+
+    def output_settings(self) -> dict[str, Any]:
+        """The detection thresholds, for infer.py's ``summary.json``."""
+        return {"score_threshold": self.score_threshold, "mask_threshold": self.mask_threshold}
 
     @torch.inference_mode()
     def detect(self, images: Sequence[np.ndarray]) -> list[list[Detection]]:

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torchmetrics.classification import MulticlassConfusionMatrix
 
+from visionseg.core.checks import check_fraction
 from visionseg.core.errors import ConfigError
 from visionseg.core.instance_merge import paint_instances
 from visionseg.core.prediction import Instances
@@ -25,7 +26,12 @@ from visionseg.metrics.confusion import summarize_confusion
 from visionseg.metrics.instances import CocoSet, coco_mask_ap
 from visionseg.models.maskrcnn.method import MaskRCNNMethod, detections_from_output
 from visionseg.models.maskrcnn.network import COCO_ANCHORS, InstanceSegmenter
-from visionseg.models.optim import checkpoint_meta, configure_optimizers, submodule_state
+from visionseg.models.optim import (
+    check_optimizer,
+    checkpoint_meta,
+    configure_optimizers,
+    submodule_state,
+)
 from visionseg.models.smp.module import plain
 from visionseg.models.smp.network import IMAGENET_MEAN, IMAGENET_STD
 
@@ -41,6 +47,10 @@ class MaskRCNNModule(L.LightningModule):
     and in the Method built from a checkpoint. ``channels_last`` (set by ``trainer=gpu``)
     stores the convolution weights channels-last, the layout bf16 tensor cores prefer.
     """
+
+    #: The Method a checkpoint of this module loads as; its parameters are the settings
+    #: ``load_method`` accepts (anything else does not apply to this model).
+    method_class = MaskRCNNMethod
 
     def __init__(
         self,
@@ -86,10 +96,10 @@ class MaskRCNNModule(L.LightningModule):
                     "std": list(plain(std)),
                     "detector_kwargs": plain(detector_kwargs) or {},
                 },
-                "optimizer": plain(optimizer),
+                "optimizer": check_optimizer(plain(optimizer)),
                 "scheduler": plain(scheduler),
-                "score_threshold": score_threshold,
-                "mask_threshold": mask_threshold,
+                "score_threshold": check_fraction("model.score_threshold", score_threshold),
+                "mask_threshold": check_fraction("model.mask_threshold", mask_threshold),
                 "image_size": plain(image_size),
                 "channels_last": channels_last,
             }

@@ -19,7 +19,12 @@ from torchmetrics.classification import MulticlassConfusionMatrix
 
 from visionseg.data.folder import IGNORE_INDEX
 from visionseg.metrics.confusion import summarize_confusion
-from visionseg.models.optim import checkpoint_meta, configure_optimizers, submodule_state
+from visionseg.models.optim import (
+    check_optimizer,
+    checkpoint_meta,
+    configure_optimizers,
+    submodule_state,
+)
 from visionseg.models.smp.method import SegmenterMethod
 from visionseg.models.smp.network import IMAGENET_MEAN, IMAGENET_STD, Segmenter
 from visionseg.models.smp.warm_start import warm_start
@@ -43,6 +48,10 @@ class SegmentationModule(L.LightningModule):
     visionseg checkpoint (e.g. of planted-defect pre-training) to start the whole network
     from (:func:`~visionseg.models.smp.warm_start.warm_start`).
     """
+
+    #: The Method a checkpoint of this module loads as; its parameters are the settings
+    #: ``load_method`` accepts (anything else does not apply to this model).
+    method_class = SegmenterMethod
 
     def __init__(
         self,
@@ -82,7 +91,7 @@ class SegmentationModule(L.LightningModule):
                     "full_res_channels": int(full_res_channels),
                 },
                 "loss": plain(loss),
-                "optimizer": plain(optimizer),
+                "optimizer": check_optimizer(plain(optimizer)),
                 "scheduler": plain(scheduler),
                 "image_size": plain(image_size),
                 "channels_last": channels_last,
