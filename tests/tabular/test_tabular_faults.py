@@ -144,22 +144,14 @@ def one_customer_csv(root, transactions) -> Path:
     return path
 
 
-def test_score_one_customer(root, fitted, one_customer_csv, capsys):
+@pytest.mark.parametrize("command", ["score", "campaign"])
+def test_one_customer_is_scored(command, root, fitted, one_customer_csv, capsys):
     out, rc, err = fitted
     assert rc == 0, err
-    output = root / "one_scores.csv"
-    rc = score_main([f"model={out / 'model.joblib'}", f"input={one_customer_csv}",
-                     f"output={output}"])
-    assert rc == 0, capsys.readouterr().err
-    assert len(pd.read_csv(output)) == 1
-
-
-def test_campaign_one_customer(root, fitted, one_customer_csv, capsys):
-    out, rc, err = fitted
-    assert rc == 0, err
-    output = root / "one_assignment.csv"
-    rc = campaign_main([f"model={out / 'model.joblib'}", f"input={one_customer_csv}",
-                        f"output={output}"])
+    output = root / f"one_{command}.csv"
+    main = score_main if command == "score" else campaign_main
+    rc = main([f"model={out / 'model.joblib'}", f"input={one_customer_csv}",
+               f"output={output}"])
     assert rc == 0, capsys.readouterr().err
     assert len(pd.read_csv(output)) == 1
 

@@ -108,16 +108,9 @@ def thin_classes_of(classes: Sequence[str], settings: EvalSettings) -> list[int]
 def _names(name: str, value: Any) -> tuple[str, ...] | None:
     if value is None:
         return None
-    if isinstance(value, str) or not all(isinstance(v, str) for v in _iter(value)):
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
         raise ConfigError(f"rules.{name} must be a list of class names or null, got {value!r}")
     return tuple(value)
-
-
-def _iter(value: Any) -> list[Any]:
-    try:
-        return list(value)
-    except TypeError:
-        return [None]
 
 
 def _check_number(name: str, value: Any, low: float, high: float, low_open: bool = False) -> None:

@@ -66,15 +66,17 @@ def diagonal_tolerance(shape: tuple[int, ...], ratio_of_diagonal: float) -> floa
 
 def skeleton_counts(
     pred_skeleton: np.ndarray, gt_skeleton: np.ndarray, tolerance: float,
-    gt_distance: np.ndarray | None = None,
+    gt_distance: np.ndarray | None = None, pred_distance: np.ndarray | None = None,
 ) -> np.ndarray:
-    """``[predicted, correct, true, found]`` skeleton pixel counts at ``tolerance`` px."""
+    """``[predicted, correct, true, found]`` skeleton pixel counts at ``tolerance`` px
+    (the distance maps, when given, are those of the two skeletons, computed once)."""
     pred_total, gt_total = int(pred_skeleton.sum()), int(gt_skeleton.sum())
     correct = found = 0
     if pred_total and gt_total:
-        near_gt = (distance_to(gt_skeleton) if gt_distance is None else gt_distance) <= tolerance
-        correct = int((pred_skeleton & near_gt).sum())
-        found = int((gt_skeleton & (distance_to(pred_skeleton) <= tolerance)).sum())
+        gt_distance = distance_to(gt_skeleton) if gt_distance is None else gt_distance
+        pred_distance = distance_to(pred_skeleton) if pred_distance is None else pred_distance
+        correct = int((pred_skeleton & (gt_distance <= tolerance)).sum())
+        found = int((gt_skeleton & (pred_distance <= tolerance)).sum())
     return np.array([pred_total, correct, gt_total, found], np.int64)
 
 
@@ -154,8 +156,10 @@ class SkeletonPRF:
             if target.valid is not None:
                 pred &= target.valid
             gt = target.skeletons[c]
+            pred_distance = distance_to(pred) if pred.any() and gt.any() else None
             for row, tol in enumerate((self.tolerance_px, relative)):
-                self.counts[c][row] += skeleton_counts(pred, gt, tol, target.distances[c])
+                self.counts[c][row] += skeleton_counts(pred, gt, tol, target.distances[c],
+                                                       pred_distance)
 
     def summary(self, class_names: Sequence[str]) -> ThinFigures:
         return ThinFigures(
