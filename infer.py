@@ -15,10 +15,13 @@ from visionseg.cli import check_arguments, user_errors  # noqa: E402
 
 @hydra.main(version_base="1.3", config_path="configs", config_name="infer")
 def main(cfg: DictConfig) -> None:
-    from visionseg.apps.infer import infer
+    if cfg.get("watch"):  # a watched folder (visionseg.serving.watcher), as serve.py runs it
+        from visionseg.apps.serve import watch as run
+    else:
+        from visionseg.apps.infer import infer as run
 
     with user_errors():
-        summary = infer(cfg)
+        summary = run(cfg)
     if summary["failed"]:
         print(
             f"error: {summary['failed']} image(s) failed; see {cfg.output}/summary.json",

@@ -79,13 +79,13 @@ def bare(net, paths, out: Path, args, device) -> None:
 
 def export_onnx(net: Segmenter, folder: Path, args) -> Path:
     """Save ``net`` as a visionseg checkpoint and export it as export.py does."""
+    from visionseg.core.model_card import ModelCard
     from visionseg.export.onnx_export import ExportRequest, export_model
+    from visionseg.models.checkpoint import save_checkpoint
 
-    ckpt = folder / "bench.ckpt"
-    torch.save({"state_dict": {f"net.{k}": v for k, v in net.state_dict().items()},
-                "visionseg": {"module": "visionseg.models.smp.module.SegmentationModule",
-                              "classes": CLASSES, "net": net.config, "image_size": args.tile,
-                              "decision": None}}, ckpt)
+    ckpt = save_checkpoint(folder / "bench.ckpt", ModelCard(
+        "visionseg.models.smp.module.SegmentationModule", CLASSES, net.config, args.tile),
+        {f"net.{k}": v for k, v in net.state_dict().items()})
     meta = export_model(ExportRequest(ckpt, folder / "export",
                                       tile=TileSettings(args.tile, args.overlap),
                                       parity_images=2))

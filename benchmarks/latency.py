@@ -1,5 +1,7 @@
-"""Single-image latency on the line: p50/p95/p99 per stage at batch 1, tiled, for the
-checkpoint and the exported ONNX model, plus the HTTP round trip on localhost.
+"""Single-image latency on the line: p50/p95/p99 per stage at batch 1, for the checkpoint
+(fp32, and bf16 autocast) and the exported ONNX model (fp32, and INT8), whole
+(``tile.size=auto``, the default) and tiled (``--tile`` px), plus the HTTP round trip on
+localhost.
 
     nice -n 10 python -m benchmarks.latency                         # 1024 and 2048 px, CPU
     python -m benchmarks.latency --sizes 1024 --images 20 --device cuda
@@ -7,11 +9,12 @@ checkpoint and the exported ONNX model, plus the HTTP round trip on localhost.
 The model is an untrained U-Net (``--encoder``, default resnet18, 4 classes): latency does
 not depend on the weights' values, only on the architecture and the image size. Each image
 goes through what the watched folder and the service run: decode (read_image of a PNG),
-predict (tiled, ``--tile``/``--overlap``), post-process (part rule, defect rows), monitor
-(image statistics and the rolling PSI/NG windows against a reference), write (mask and
-overlay PNGs). One warm-up image per model and size is not counted. The HTTP row posts
-the same PNG files to a real uvicorn server (``serving.app``) and times the client's
-round trip; ``overhead`` is the round trip minus the server's own stages.
+predict (whole under ``--max-megapixels``, or tiled with ``--tile``/``--overlap``),
+post-process (part rule, defect rows), monitor (image statistics and the rolling PSI/NG
+windows against a reference), write (mask and overlay PNGs). One warm-up image per model
+and size is not counted. The HTTP row posts the same PNG files to a real uvicorn server
+(``serving.app``) and times the client's round trip; ``overhead`` is the round trip minus
+the server's own stages.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from benchmarks.common import device_name  # noqa: E402
+from benchmarks.common import cpu_facts, device_name  # noqa: E402
 from visionseg.core.tiling import TileSettings  # noqa: E402
 from visionseg.core.verdict import PartRule  # noqa: E402
 from visionseg.data.synthetic import make_sample  # noqa: E402
@@ -56,7 +59,9 @@ def parse() -> argparse.Namespace:
     p.add_argument("--device", default="cpu")
     p.add_argument("--sizes", type=int, nargs="+", default=[1024, 2048])
     p.add_argument("--images", type=int, default=10, help="timed images per model and size")
-    p.add_argument("--tile", type=int, default=512)
+    p.add_argument("--tile", type=int, default=512, help="the tiled rows' tile side")
+    p.add_argument("--max-megapixels", type=float, default=4.0,
+                   help="the whole rows' budget (tile.max_megapixels)")
     p.add_argument("--overlap", type=int, default=64)
     p.add_argument("--tile-batch", type=int, default=4)
     p.add_argument("--encoder", default="resnet18")
@@ -76,24 +81,42 @@ def write_images(folder: Path, size: int, count: int) -> list[Path]:
 
 
 def save_checkpoint(net: Segmenter, path: Path, tile: int) -> Path:
-    torch.save({"state_dict": {f"net.{k}": v for k, v in net.state_dict().items()},
-                "visionseg": {"module": "visionseg.models.smp.module.SegmentationModule",
-                              "classes": CLASSES, "net": net.config, "image_size": tile}}, path)
-    return path
+    from visionseg.core.model_card import ModelCard
+    from visionseg.models import checkpoint
+
+    card = ModelCard("visionseg.models.smp.module.SegmentationModule", CLASSES, net.config, tile)
+    return checkpoint.save_checkpoint(path, card,
+                                      {f"net.{k}": v for k, v in net.state_dict().items()})
 
 
-def onnx_method(ckpt: Path, folder: Path, args):
-    """The checkpoint exported as export.py does, run by ONNX Runtime; None if unavailable."""
+def tilings(args) -> dict[str, TileSettings]:
+    """The two tile policies compared: whole images (auto) and fixed tiles."""
+    return {"whole": TileSettings("auto", args.overlap, args.max_megapixels),
+            f"tiled {args.tile}": TileSettings(args.tile, args.overlap)}
+
+
+def onnx_methods(ckpt: Path, folder: Path, args) -> dict:
+    """The checkpoint exported as export.py does, run by ONNX Runtime with each tiling,
+    and its ``quantize=int8`` export whole; empty without ONNX."""
     try:
         from visionseg.export.onnx_export import ExportRequest, export_model
+        from visionseg.export.quantize import QuantizeSettings
         from visionseg.export.runtime import OnnxMethod
     except ImportError as err:
         print(f"ONNX path skipped: {err}")
-        return None
+        return {}
     tile = TileSettings(args.tile, args.overlap)
     export_model(ExportRequest(ckpt, folder / "export", tile=tile, parity_images=1))
-    return OnnxMethod(folder / "export" / "model.onnx", device=args.device, tile_size=args.tile,
-                      tile_overlap=args.overlap, batch_size=args.tile_batch)
+    # The model is untrained, so INT8 parity is not bounded here; latency is what counts.
+    export_model(ExportRequest(ckpt, folder / "int8", tile=tile, parity_images=8,
+                               quantize="int8", int8=QuantizeSettings(min_agreement=0.0)))
+    methods = {f"onnx, {name}": OnnxMethod(folder / "export" / "model.onnx", device=args.device,
+                                           batch_size=args.tile_batch, **t.method_kwargs())
+               for name, t in tilings(args).items()}
+    methods["onnx INT8, whole"] = OnnxMethod(folder / "int8" / "model.onnx", device=args.device,
+                                             batch_size=args.tile_batch,
+                                             **tilings(args)["whole"].method_kwargs())
+    return methods
 
 
 def time_stages(inspector: Inspector, paths: list[Path], out: Path) -> dict[str, list[float]]:
@@ -159,13 +182,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         ckpt = save_checkpoint(net, tmp / "bench.ckpt", args.tile)
-        kwargs = {"device": args.device, "tile_size": args.tile, "tile_overlap": args.overlap,
-                  "batch_size": args.tile_batch}
-        methods = {"checkpoint": SegmenterMethod(net, CLASSES, **kwargs)}
+        methods = {f"checkpoint, {name}": SegmenterMethod(
+            net, CLASSES, device=args.device, batch_size=args.tile_batch, **tile.method_kwargs())
+            for name, tile in tilings(args).items()}
+        methods["checkpoint bf16, whole"] = SegmenterMethod(
+            net, CLASSES, device=args.device, batch_size=args.tile_batch, precision="bf16",
+            **tilings(args)["whole"].method_kwargs())
         if not args.no_onnx:
-            onnx = onnx_method(ckpt, tmp, args)
-            if onnx is not None:
-                methods["onnx"] = onnx
+            methods.update(onnx_methods(ckpt, tmp, args))
         for size in args.sizes:
             paths = write_images(tmp / "images", size, args.images)
             rng = np.random.default_rng(0)
@@ -177,15 +201,19 @@ def main() -> None:
                 rows += [row(model, size, stage, v) for stage, v in laps.items()]
                 print(rows[-1], flush=True)
             if not args.no_http and size == args.sizes[0]:
-                inspector = Inspector(methods["checkpoint"], PartRule(),
+                inspector = Inspector(methods["checkpoint, whole"], PartRule(),
                                       monitor=RollingMonitor(reference))
                 trips = http_round_trips(inspector, paths)
-                rows += [row("HTTP, checkpoint", size, k, v) for k, v in trips.items()]
-    print(f"\nDevice: {device_name(torch.device(args.device))}; torch threads "
+                rows += [row("HTTP, checkpoint, whole", size, k, v) for k, v in trips.items()]
+    facts = cpu_facts()
+    print(f"\nDevice: {device_name(torch.device(args.device))}; CPU {facts['cpu']}, "
+          f"{facts['cores']} cores, ISA {facts['isa']}, torch CPU capability "
+          f"{facts['torch_cpu_capability']}, load average {facts['load_average']} "
+          "(above ~0.5 the machine was not idle); torch threads "
           f"{torch.get_num_threads()}, OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}; "
-          f"{args.encoder} U-Net (untrained), tiles {args.tile} px "
-          f"(overlap {args.overlap}, {args.tile_batch} per batch); {args.images} timed "
-          f"image(s) per row, batch 1.\n")
+          f"{args.encoder} U-Net (untrained); whole = tile.size=auto with "
+          f"{args.max_megapixels} Mpx; tiled = {args.tile} px tiles (overlap {args.overlap}, "
+          f"{args.tile_batch} per batch); {args.images} timed image(s) per row, batch 1.\n")
     print("| model | size (px) | stage | p50 ms | p95 ms | p99 ms |")
     print("|---|---|---|---|---|---|")
     print("\n".join(rows))

@@ -75,13 +75,13 @@ def launch(args: argparse.Namespace, classes: list[str]) -> list[tuple[str, subp
 
 
 def methods(args: argparse.Namespace, classes: list[str]) -> list:
-    from visionseg.models.checkpoint import load_method
+    from visionseg.export.loader import load
     from visionseg.models.smp.method import SegmenterMethod
     from visionseg.registry import build_baselines
 
     folder = args.out / "visionseg/checkpoints"
     best = folder / "best.ckpt" if (folder / "best.ckpt").is_file() else folder / "last.ckpt"
-    ours = load_method(best, device="cpu", name="visionseg defaults")
+    ours = load(best, device="cpu", name="visionseg defaults").method
     net = BareNet(len(classes))
     net.load_state_dict(torch.load(args.out / "bare/net.pt", weights_only=True))
     bare = SegmenterMethod(net.eval(), classes, name="bare smp loop", device="cpu")

@@ -296,12 +296,12 @@ def choose_thresholds(probs: list[np.ndarray], masks: list[np.ndarray]) -> dict[
 
 def posthoc(variant: str, epochs: int = EPOCHS) -> None:
     """Flip averaging and validation-chosen thresholds on a trained variant's test split."""
-    from visionseg.models.checkpoint import load_method
+    from visionseg.export.loader import load
 
     name = _run_name(variant, epochs)
     checkpoint = OUT / name / "checkpoints" / "best.ckpt"
     for tta in (False, True):
-        method = load_method(checkpoint, device="cpu", flip_tta=tta, tile_size=None)
+        method = load(checkpoint, device="cpu", flip_tta=tta, tile_size=None).method
         val_probs, val_masks, _ = _probabilities(method, "val")
         test_probs, test_masks, seconds = _probabilities(method, "test")
         chosen = choose_thresholds(val_probs, val_masks)

@@ -1,33 +1,16 @@
-"""Shared command-line behaviour: user errors become one clear message and exit code 2.
+"""Command-line checks shared by the top-level scripts (train.py, evaluate.py, infer.py,
+serve.py, export.py), and the one user-error handler they use.
 
-Every error a user can fix (a setting, a file, a checkpoint, a data set) derives from
-:class:`visionseg.core.errors.UserError`, so one handler serves every entry point,
-the tabular side included, without importing the apps.
+The handler itself, :func:`~visionseg.core.errors.user_errors` (one ``error:`` line, exit
+code 2), lives in the core so that the ``python -m`` commands of lower layers
+(``visionseg.data.convert``, ``visionseg.monitor``) use it too; it is re-exported here.
 """
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import sys
-from collections.abc import Iterator
+from visionseg.core.errors import EXIT_USER_ERROR, exit_code, user_errors
 
-from visionseg.core.errors import UserError
-
-EXIT_USER_ERROR = 2
-
-log = logging.getLogger("visionseg")
-
-
-@contextlib.contextmanager
-def user_errors() -> Iterator[None]:
-    """Turn errors caused by input (data, checkpoints, weights, settings) into one
-    ``error:`` line on stderr and exit code 2, not a traceback."""
-    try:
-        yield
-    except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        raise SystemExit(EXIT_USER_ERROR) from None
+__all__ = ["EXIT_USER_ERROR", "check_arguments", "exit_code", "user_errors"]
 
 
 def check_arguments(argv: list[str]) -> None:

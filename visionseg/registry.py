@@ -1,10 +1,12 @@
-"""Build methods, post-processing chains and the part rule by name, from the Hydra groups
-``configs/method/`` and ``configs/postprocess/``, the same way in train.py, evaluate.py and
-infer.py.
+"""Build baselines and post-processing chains by name from the Hydra groups
+``configs/method/`` and ``configs/postprocess/``, the same way in train.py's final
+evaluation, evaluate.py, infer.py and serve.py; check ``group=option`` command-line choices
+before Hydra runs; turn config nodes into plain Python values.
 
 A ``method`` file is one ``_target_`` config; a ``postprocess`` file is ``{step name: step
 config}``, so that Hydra's multi-select ``postprocess=[morphology,crf]`` composes one chain,
-and a chain name ``morphology+crf`` builds the same chain from the files.
+and a chain name ``morphology+crf`` builds the same chain from the files. (The part rule is
+built from the ``decision`` node by :meth:`visionseg.core.verdict.PartRule.from_dict`.)
 """
 
 from __future__ import annotations

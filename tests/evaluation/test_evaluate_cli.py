@@ -145,9 +145,11 @@ def checkpoint_with_other_classes(monkeypatch, tmp_path):
     from toy_methods import DarkSpots
 
     import visionseg.apps.evaluate as app
+    from visionseg.export.loader import LoadedModel
 
-    monkeypatch.setattr(app, "load_checkpoints", lambda paths, *a, **k: [
-        DarkSpots(classes=OTHER_CLASSES, name="trained") for _ in paths])
+    monkeypatch.setattr(app, "load_models", lambda paths, *a, **k: [
+        LoadedModel(DarkSpots(classes=OTHER_CLASSES, name="trained"), None, "test")
+        for _ in paths])
     return tmp_path / "model.ckpt"
 
 

@@ -74,7 +74,7 @@ class FitFails(DarkSpots):
         raise ValueError("train split has no defects")
 
 
-class Erase:
+class Erase(PostProcess):
     """A post-processing step that clears class ``class_id`` (and counts its calls)."""
 
     def __init__(self, class_id: int = 2, name: str = "erase") -> None:
@@ -89,7 +89,7 @@ class Erase:
             pred.instances.labels, pred.instances.classes, pred.instances.scores))
 
 
-class Explodes:
+class Explodes(PostProcess):
     name = "explodes"
 
     def __call__(self, image, pred):

@@ -38,8 +38,9 @@ def test_missing_and_foreign_checkpoints(tmp_path):
 
 def test_unknown_format_and_mask_rcnn(tmp_path):
     ckpt = tmp_path / "m.ckpt"
-    torch.save({"state_dict": {}, "visionseg": {
-        "module": "visionseg.models.maskrcnn.module.MaskRCNNModule"}}, ckpt)
+    torch.save({"state_dict": {}, "visionseg": {  # a version-1 card: no schema_version
+        "module": "visionseg.models.maskrcnn.module.MaskRCNNModule", "classes": ["a", "b"]}},
+        ckpt)
     with pytest.raises(ExportError, match="unknown export format; available: onnx"):
         export_model(_request(ckpt, tmp_path / "out", format="tflite"))
     with pytest.raises(ExportError, match="Mask R-CNN checkpoints cannot be exported"):
@@ -81,7 +82,7 @@ def test_exported_model_without_or_with_foreign_metadata(exported, tmp_path):
         OnnxMethod(alone / "model.onnx")
     meta = json.loads(exported.with_suffix(".json").read_text())
     (alone / "model.json").write_text(json.dumps({**meta, "format_version": 99}))
-    with pytest.raises(ExportError, match="format version 99, this visionseg reads version 1"):
+    with pytest.raises(ExportError, match="format version 99, this visionseg reads version 2"):
         OnnxMethod(alone / "model.onnx")
 
 

@@ -58,8 +58,8 @@ def test_exported_model_runs_without_lightning_or_smp(exported):
     code = f"""
 import sys, numpy as np
 from visionseg.apps.infer import build_infer_method
-from visionseg.export.loader import load_model
-loaded = load_model({str(exported)!r}, device="cpu", tile_size=64, tile_overlap=16)
+from visionseg.export.loader import load
+loaded = load({str(exported)!r}, device="cpu", tile_size=64, tile_overlap=16)
 pred = loaded.method.predict(np.zeros((100, 90, 3), np.uint8))
 HEAVY = ("lightning", "segmentation_models_pytorch")
 heavy = sorted(m for m in sys.modules if m.split(".")[0] in HEAVY)

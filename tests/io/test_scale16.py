@@ -9,6 +9,7 @@ import tifffile
 from skimage import data
 
 from visionseg.core.errors import ConfigError
+from visionseg.core.model_card import ModelCard
 from visionseg.io import Scale16, read_image
 from visionseg.io.scale16 import bits_holding, png_significant_bits, reading_policy
 
@@ -100,8 +101,8 @@ def test_no_mode_means_the_given_default():
 def test_methods_evaluated_together_share_one_policy():
     class Model:
         def __init__(self, scale16=None):
-            if scale16 is not None:
-                self.scale16 = scale16
+            self.card = None if scale16 is None else ModelCard("x.Y", ["a"],
+                                                               image16=scale16.to_dict())
 
     twelve = Scale16("range", 0, 4095)
     assert reading_policy([Model(), Model(twelve), Model(twelve)]) == twelve

@@ -16,8 +16,9 @@ from hydra import compose, initialize_config_dir
 from tests.conftest import ROOT, run_script
 from visionseg.core.errors import ConfigError
 from visionseg.data.synthetic import generate
+from visionseg.export.loader import load
 from visionseg.io.images import read_image
-from visionseg.models.checkpoint import load_method, read_checkpoint
+from visionseg.models.checkpoint import card_of, read_checkpoint, update_card
 from visionseg.models.maskrcnn.method import MaskRCNNMethod
 from visionseg.models.maskrcnn.module import MaskRCNNModule
 from visionseg.models.smp.network import WeightsUnavailableError
@@ -70,10 +71,11 @@ def test_training_lowers_the_loss_and_the_checkpoint_loads(run):
     assert len(losses) == 2 and losses[1] < losses[0]
     assert {"val/mIoU", "val/AP", "train/loss_mask"} <= set(metrics.columns)
     checkpoint = read_checkpoint(out / "checkpoints/best.ckpt")
-    meta = checkpoint["visionseg"]
-    assert meta["module"] == "visionseg.models.maskrcnn.module.MaskRCNNModule"
-    assert meta["classes"] == CLASSES and meta["net"]["backbone"] == "resnet18"
-    method = load_method(out / "checkpoints/best.ckpt", device="cpu", score_threshold=0.0)
+    card = card_of(checkpoint, "best.ckpt")
+    assert card.module == "visionseg.models.maskrcnn.module.MaskRCNNModule"
+    assert card.classes == CLASSES and card.net["backbone"] == "resnet18"
+    assert set(card.method_settings) == {"score_threshold", "mask_threshold"}
+    method = load(out / "checkpoints/best.ckpt", device="cpu", score_threshold=0.0).method
     assert isinstance(method, MaskRCNNMethod) and method.score_threshold == 0.0
     pred = method.predict(np.zeros((45, 70, 3), np.uint8))
     assert pred.mask.shape == pred.instances.labels.shape == (45, 70)
@@ -84,10 +86,10 @@ def test_training_lowers_the_loss_and_the_checkpoint_loads(run):
 
 def test_infer_writes_instance_masks_and_rows_with_scores(run, data, tmp_path):
     out, _ = run
-    checkpoint = torch.load(out / "checkpoints/best.ckpt", map_location="cpu", weights_only=True)
-    checkpoint["visionseg"]["score_threshold"] = 0.0  # every detection, trained a little or not
-    ckpt = tmp_path / "any.ckpt"
-    torch.save(checkpoint, ckpt)
+    best = out / "checkpoints/best.ckpt"
+    card = card_of(read_checkpoint(best), best)
+    ckpt = tmp_path / "any.ckpt"  # every detection, trained a little or not
+    update_card(best, ckpt, method_settings={**card.method_settings, "score_threshold": 0.0})
     result = tmp_path / "out"
     run_script("infer.py", f"ckpt={ckpt}", f"input={data / 'test/images'}", f"output={result}",
                "progress=false", "decision.min_area=1", "device=cpu")
@@ -112,7 +114,7 @@ def test_evaluation_scores_the_method_with_instances(run, data):
     from visionseg.evaluation import evaluate
 
     out, _ = run
-    method = load_method(out / "checkpoints/best.ckpt", device="cpu", score_threshold=0.0)
+    method = load(out / "checkpoints/best.ckpt", device="cpu", score_threshold=0.0).method
     results = evaluate([method], list_split(data, "test"), CLASSES)
     entry = results.entries[0]
     assert not results.failures
@@ -217,9 +219,7 @@ def test_image_reader_is_shared(data):
 
 
 def test_infer_score_threshold_reaches_the_checkpoints_method(run):
-    from visionseg.export.loader import load_model
-
     out, _ = run
-    loaded = load_model(out / "checkpoints/best.ckpt", device="cpu", score_threshold=0.123)
+    loaded = load(out / "checkpoints/best.ckpt", device="cpu", score_threshold=0.123)
     assert loaded.method.score_threshold == 0.123
-    assert load_model(out / "checkpoints/best.ckpt", device="cpu").method.score_threshold != 0.123
+    assert load(out / "checkpoints/best.ckpt", device="cpu").method.score_threshold != 0.123

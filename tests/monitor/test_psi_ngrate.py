@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from scipy.stats import binom
 
+from visionseg.core.psi import bin_shares, psi, quantile_edges
 from visionseg.monitor.ngrate import ng_rate_test
-from visionseg.monitor.psi import Band, bin_proportions, psi, quantile_edges, window_psi
+from visionseg.monitor.psi import Band, window_psi
 
 
 def test_psi_matches_the_formula_and_is_zero_for_equal_shares():
@@ -23,7 +24,7 @@ def test_psi_matches_the_formula_and_is_zero_for_equal_shares():
 def test_bins_are_reference_quantiles_with_open_outer_bins():
     edges = quantile_edges(np.arange(100, dtype=float), 4)
     assert len(edges) == 3
-    shares = bin_proportions(np.array([-1e9, 10.0, 60.0, 1e9]), edges)
+    shares = bin_shares(np.array([-1e9, 10.0, 60.0, 1e9]), edges)
     np.testing.assert_allclose(shares, [0.5, 0.0, 0.25, 0.25])
 
 
@@ -35,7 +36,7 @@ def test_window_psi_is_finite_with_empty_bins_and_grows_with_a_shift():
     rng = np.random.default_rng(0)
     ref = rng.normal(size=2000)
     edges = quantile_edges(ref, 10)
-    shares = bin_proportions(ref, edges)
+    shares = bin_shares(ref, edges)
     same = window_psi(shares, edges, rng.normal(size=200))
     moved = window_psi(shares, edges, rng.normal(loc=1.0, size=200))
     assert same < 0.1 < 0.25 < moved < math.inf

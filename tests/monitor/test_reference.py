@@ -9,8 +9,9 @@ import pytest
 import torch
 
 from tests.monitor.streams import line_images
+from visionseg.core.model_card import ModelCard
 from visionseg.io.images import write_png
-from visionseg.models.checkpoint import read_checkpoint
+from visionseg.models.checkpoint import card_of, read_checkpoint, save_checkpoint
 from visionseg.monitor.reference import (
     MAX_BINS,
     DriftReference,
@@ -19,7 +20,7 @@ from visionseg.monitor.reference import (
     build_reference,
 )
 from visionseg.monitor.stats import BASIC_FEATURES, basic_statistics
-from visionseg.monitor.stored import expected_ng_rate, reference_for_model, store_line_reference
+from visionseg.monitor.stored import expected_ng_rate, store_line_reference
 
 
 def test_statistics_follow_brightness_contrast_and_blur():
@@ -59,44 +60,25 @@ def test_expected_ng_rate_comes_from_the_evaluation_counts():
     assert expected_ng_rate({}) is None
 
 
-def test_stored_in_a_checkpoint_and_found_by_path(tmp_path):
-    ckpt = tmp_path / "best.ckpt"
-    torch.save({"state_dict": {}, "visionseg": {"module": "x.Y", "classes": ["a", "b"]}}, ckpt)
+def test_stored_in_a_checkpoint_and_found_in_its_card(tmp_path):
+    ckpt = save_checkpoint(tmp_path / "best.ckpt", ModelCard("x.Y", ["a", "b"]), {})
     paths = []
     for i, image in enumerate(line_images(2, 60)):
         paths.append(tmp_path / "train" / f"{i}.png")
         write_png(paths[-1], image)
     summary = {"image_level": {"tp": 5, "fp": 0, "fn": 0, "tn": 15}, "split": "test"}
     store_line_reference([ckpt], paths, summary, tmp_path)
-    meta = read_checkpoint(ckpt)["visionseg"]
-    assert meta["classes"] == ["a", "b"] and meta["drift_reference"]["images"] == 60
-    found = reference_for_model(ckpt)
+    card = card_of(read_checkpoint(ckpt), ckpt)
+    assert card.classes == ["a", "b"] and card.drift_reference["images"] == 60
+    found = LineReference.from_card(card)
     assert found.ng.rate == 0.25 and found.drift.images == 60
     assert (tmp_path / "line_reference.json").is_file()
 
 
-def test_older_checkpoints_baselines_and_exported_metadata(tmp_path):
+def test_older_checkpoints_and_baselines_have_none(tmp_path):
     old = tmp_path / "old.ckpt"
-    torch.save({"state_dict": {}, "visionseg": {"module": "x.Y"}}, old)
-    assert reference_for_model(old) == LineReference()
-    assert reference_for_model(None) == LineReference()
-    exported = tmp_path / "export" / "model.onnx"
-    exported.parent.mkdir()
-    exported.write_bytes(b"not a checkpoint")
-    meta = LineReference(drift=build_reference(line_images(3, 40))).to_meta()
-    (exported.parent / "model.json").write_text(json.dumps({"classes": ["a"], **meta}))
-    assert reference_for_model(exported).drift.images == 40
+    torch.save({"state_dict": {}, "visionseg": {"module": "x.Y", "classes": ["a"]}}, old)
+    assert LineReference.from_card(card_of(read_checkpoint(old), old)) == LineReference()
+    assert LineReference.from_card(None) == LineReference()
 
 
-def test_an_export_without_the_reference_falls_back_to_its_source_checkpoint(tmp_path):
-    ckpt = tmp_path / "best.ckpt"
-    meta = LineReference(drift=build_reference(line_images(4, 40))).to_meta()
-    torch.save({"state_dict": {}, "visionseg": {"module": "x.Y", **meta}}, ckpt)
-    export = tmp_path / "export"
-    export.mkdir()
-    (export / "model.onnx").write_bytes(b"onnx")
-    (export / "model.json").write_text(json.dumps({"source_checkpoint": str(ckpt)}))
-    assert reference_for_model(export / "model.onnx").drift.images == 40
-    assert reference_for_model(export).drift.images == 40
-    ckpt.unlink()
-    assert reference_for_model(export) == LineReference()

@@ -21,7 +21,7 @@ import pytest
 from skimage import data
 
 from tests.conftest import ROOT, run_script
-from visionseg.models.checkpoint import update_checkpoint_meta
+from visionseg.models.checkpoint import update_card
 
 
 @dataclass
@@ -190,7 +190,7 @@ def test_the_checkpoints_16_bit_policy_is_used(trained_run, images, tmp_path, ca
     """(``image16.mode=...`` on the command line wins: tests/io/test_scale16.py.)"""
     ckpt = tmp_path / "model.ckpt"
     ckpt.write_bytes((trained_run / "checkpoints/last.ckpt").read_bytes())
-    update_checkpoint_meta(ckpt, image16={"mode": "range", "low": 0, "high": 1023})
+    update_card(ckpt, image16={"mode": "range", "low": 0, "high": 1023})
     out = tmp_path / "out"
     outcome = run_entry("infer.py", f"ckpt={ckpt}", f"input={images / 'sixteen/twelve_bit.png'}",
                         f"output={out}", "progress=false", capsys=capsys)

@@ -8,6 +8,7 @@ from skimage import data
 
 from visionseg.core import Method, Prediction
 from visionseg.core.errors import ConfigError
+from visionseg.core.model_card import ModelCard
 from visionseg.data.folder import list_split
 from visionseg.evaluation import evaluate
 from visionseg.io import Scale16
@@ -20,8 +21,8 @@ class Recorder(Method):
 
     def __init__(self, name: str, scale16: Scale16 | None = None) -> None:
         self.name = name
-        if scale16 is not None:
-            self.scale16 = scale16  # what load_method sets from the checkpoint
+        if scale16 is not None:  # a trained model: its card says how it read 16-bit files
+            self.card = ModelCard("x.Y", self.classes, image16=scale16.to_dict())
         self.seen: list[int] = []
 
     def predict(self, image):

@@ -15,6 +15,7 @@ from visionseg.data.folder import list_split
 from visionseg.evaluation import Identity
 from visionseg.io import write_png
 from visionseg.metrics import semantic_instances
+from visionseg.postprocess import PostProcess
 from visionseg.report.pipeline import evaluate_and_report
 
 CLASSES = ["background", "scratch", "spot"]
@@ -42,7 +43,7 @@ class Bright(Dark):
         return Prediction(mask, instances=inst)
 
 
-class Grow:
+class Grow(PostProcess):
     """Dilates every defect by one pixel."""
 
     name = "grow"

@@ -153,6 +153,10 @@ SCORE_CASES = {
                        "incompatible model: refit"),
     "another layout": (lambda r: _old_layout(r), "planted.csv", 2,
                        "incompatible model: refit"),
+    "previous format": (lambda r: _dump(r, {"format": 2, "model": None}), "planted.csv", 2,
+                        "incompatible model: refit (model format 2"),
+    "previous drift class": (lambda r: _old_layout(r, "drift", "DriftReference"), "planted.csv",
+                             2, "incompatible model: refit"),
     "not a model": (lambda r: _dump(r, [1, 2, 3]), "planted.csv", 2, "not a visionseg"),
     "text amounts": (lambda r: _model(r), "text_amounts.csv", 2, "column 'amount' holds text"),
 }
@@ -164,11 +168,12 @@ def _dump(root: Path, payload) -> Path:
     return path
 
 
-def _old_layout(root: Path) -> Path:
-    """A pickle of a class of the first layout (the clusterers were called ...Segmenter)."""
-    path = root / "old.joblib"
-    path.write_bytes(b"\x80\x04cvisionseg.tabular.algorithms.partitional\nKMeansSegmenter\n)"
-                     b"\x81.")
+def _old_layout(root: Path, module: str = "algorithms.partitional",
+                name: str = "KMeansSegmenter") -> Path:
+    """A pickle of a class of an earlier layout: the first one's clusterers were called
+    ...Segmenter; format 2's drift reference was ``drift.DriftReference``."""
+    path = root / f"old_{name}.joblib"
+    path.write_bytes(b"\x80\x04c" + f"visionseg.tabular.{module}\n{name}\n)".encode() + b"\x81.")
     return path
 
 

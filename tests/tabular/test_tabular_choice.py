@@ -12,8 +12,8 @@ from sklearn.metrics import adjusted_rand_score
 from visionseg.tabular.algorithms import NOISE, DBSCANClusterer
 from visionseg.tabular.algorithms.dbscan import elbow_index, k_distances, min_samples_rule
 from visionseg.tabular.errors import TabularInputError
+from visionseg.tabular.fit import fit_segmentation
 from visionseg.tabular.k_rule import bic_choice, choose_k
-from visionseg.tabular.pipeline import fit_segmentation
 
 FAST = ["stability.rounds=0", "k_selection.gap_references=0", "report.sample=200",
         "k_selection.stability_rounds=2", "k_selection.stability_sample=300"]

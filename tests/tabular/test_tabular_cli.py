@@ -12,7 +12,8 @@ import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
 from visionseg.tabular.cli import OUTPUTS
-from visionseg.tabular.pipeline import SegmentationModel, fit_segmentation
+from visionseg.tabular.fit import fit_segmentation
+from visionseg.tabular.model import SegmentationModel
 from visionseg.tabular.score import main as score_main
 from visionseg.tabular.synthetic import planted_transactions
 

@@ -10,7 +10,7 @@ import pytest
 from visionseg.tabular.cleaning import ColumnMap, clean_transactions
 from visionseg.tabular.errors import TabularInputError
 from visionseg.tabular.extra_features import transaction_features
-from visionseg.tabular.pipeline import fit_segmentation
+from visionseg.tabular.fit import fit_segmentation
 from visionseg.tabular.score import main as score_main
 from visionseg.tabular.synthetic import DISCOUNT_HUNTERS, SEGMENTS, planted_transactions
 

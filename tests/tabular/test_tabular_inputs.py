@@ -11,8 +11,9 @@ from visionseg.tabular.cleaning import ColumnMap, clean_transactions
 from visionseg.tabular.cli import main as fit_main
 from visionseg.tabular.config import load_config
 from visionseg.tabular.errors import TabularInputError
+from visionseg.tabular.fit import fit_segmentation
 from visionseg.tabular.io import ReaderOptions, read_table
-from visionseg.tabular.pipeline import fit_segmentation, load_features
+from visionseg.tabular.pandas_engine import load_features
 
 ROWS = [
     ("c1", "2024-01-03", "10.50"),

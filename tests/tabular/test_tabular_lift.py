@@ -12,6 +12,7 @@ from scipy import stats
 
 from visionseg.tabular.campaign import main as campaign_main
 from visionseg.tabular.campaign import stratified_holdout
+from visionseg.tabular.fit import fit_segmentation
 from visionseg.tabular.kpi_tests import kpi_test
 from visionseg.tabular.lift import (
     holm,
@@ -21,7 +22,6 @@ from visionseg.tabular.lift import (
     proportion_sample_size,
 )
 from visionseg.tabular.measure import main as measure_main
-from visionseg.tabular.pipeline import fit_segmentation
 
 
 def test_difference_of_proportions_by_hand():

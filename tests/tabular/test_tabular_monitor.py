@@ -8,9 +8,9 @@ from dataclasses import replace
 import pandas as pd
 import pytest
 
+from visionseg.tabular.fit import fit_segmentation
 from visionseg.tabular.monitor import main as monitor_main
 from visionseg.tabular.monitor import triggers
-from visionseg.tabular.pipeline import fit_segmentation
 from visionseg.tabular.score import main as score_main
 from visionseg.tabular.synthetic import SEGMENTS, planted_transactions
 

@@ -10,7 +10,7 @@ from sklearn.datasets import load_iris, load_wine
 from sklearn.metrics import adjusted_rand_score
 from sklearn.preprocessing import StandardScaler
 
-from visionseg.tabular.pipeline import fit_segmentation
+from visionseg.tabular.fit import fit_segmentation
 
 
 @pytest.mark.parametrize("loader", [load_iris, load_wine], ids=["iris", "wine"])

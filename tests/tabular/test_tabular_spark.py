@@ -9,7 +9,7 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from visionseg.tabular.errors import TabularInputError
-from visionseg.tabular.pipeline import fit_segmentation
+from visionseg.tabular.fit import fit_segmentation
 from visionseg.tabular.score import main as score_main
 from visionseg.tabular.spark import session as spark_session_module
 from visionseg.tabular.synthetic import planted_transactions

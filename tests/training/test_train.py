@@ -11,10 +11,11 @@ import torch
 from hydra import compose, initialize_config_dir
 
 from tests.conftest import ROOT, TINY_TRAIN, run_script
+from visionseg.export.loader import load
 from visionseg.models.checkpoint import (
     AtomicCheckpointIO,
     CheckpointError,
-    load_method,
+    card_of,
     read_checkpoint,
 )
 
@@ -45,11 +46,12 @@ def test_training_lowers_the_loss_and_writes_everything(trained_run):
 
 def test_checkpoint_carries_what_inference_needs(trained_run):
     ckpt = read_checkpoint(trained_run / "checkpoints/best.ckpt")
-    meta = ckpt["visionseg"]
-    assert meta["classes"] == ["background", "scratch", "spot", "stain"]
-    assert meta["net"]["arch"] == "Unet" and meta["net"]["encoder"] == "resnet18"
-    assert meta["image_size"] == 64
-    method = load_method(trained_run / "checkpoints/best.ckpt", device="cpu")
+    card = card_of(ckpt, "best.ckpt")
+    assert card.classes == ["background", "scratch", "spot", "stain"]
+    assert card.net["arch"] == "Unet" and card.net["encoder"] == "resnet18"
+    assert card.image_size == 64 and card.schema_version == 2
+    assert card.provenance.versions["torch"] and card.provenance.created.endswith("Z")
+    method = load(trained_run / "checkpoints/best.ckpt", device="cpu").method
     pred = method.predict(np.zeros((45, 70, 3), np.uint8))
     assert pred.mask.shape == (45, 70) and pred.probs.shape == (4, 45, 70)
 
@@ -98,7 +100,7 @@ def test_init_from_refuses_what_does_not_fit(tmp_path):
 
     net = Segmenter("Unet", "resnet18", num_classes=2)
     other = tmp_path / "other.ckpt"
-    torch.save({"visionseg": {"classes": ["a", "b"]},
+    torch.save({"visionseg": {"module": "x.Y", "classes": ["a", "b"]},
                 "state_dict": {"net.model.other.weight": torch.zeros(3)}}, other)
     with pytest.raises(WeightsUnavailableError, match="none of its tensors fit"):
         warm_start(net, other, ["a", "b"])
@@ -159,11 +161,11 @@ def test_missing_and_corrupt_checkpoints_are_one_sentence(tmp_path, tiny_data):
     bad = tmp_path / "bad.ckpt"
     bad.write_bytes(b"PK\x03\x04 truncated")
     with pytest.raises(CheckpointError, match="bad.ckpt: not a readable checkpoint"):
-        load_method(bad)
+        load(bad)
     foreign = tmp_path / "foreign.ckpt"
     torch.save({"state_dict": {}}, foreign)
     with pytest.raises(CheckpointError, match="foreign.ckpt: not a visionseg checkpoint"):
-        load_method(foreign)
+        load(foreign)
 
 
 def test_bad_data_stops_training_with_the_file_list(tiny_data, tmp_path):

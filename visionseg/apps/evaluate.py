@@ -1,22 +1,23 @@
 """What ``python evaluate.py`` does with its composed config (evaluate.py stays a thin shell).
 
-Baselines and post-processing chains are named in the config and built by
-:mod:`visionseg.registry`; the figure rules, the part rule and the tiles come from the
-shared ``rules/``, ``decision/`` and ``tile/`` nodes.
+Checkpoints and exports (``ckpt=``) come through the one loader; baselines and
+post-processing chains are named in the config and built by :mod:`visionseg.registry`. The
+figure rules and the tiles come from the shared ``rules/`` and ``tile/`` nodes; the part
+rule is the one a calibrated model carries unless ``decision.*`` is set on the command line
+(else the ``decision/`` node).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
 from visionseg.apps.calibrate import calibrate_for_evaluation, requested
-from visionseg.core.errors import ConfigError, UserError
+from visionseg.core.errors import ConfigError, UserError, report_user_error
 from visionseg.core.method import Method
 from visionseg.core.tiling import TileSettings
 from visionseg.core.verdict import PartRule
@@ -25,6 +26,7 @@ from visionseg.data.instances import InstanceTargets
 from visionseg.evaluation.entry import Headline
 from visionseg.evaluation.errors import EvaluationError
 from visionseg.evaluation.settings import EvalSettings
+from visionseg.export.loader import LoadedModel, load, rule_for_run
 from visionseg.io.atomic import remove_partial_files
 from visionseg.io.writable import check_writable_dir
 from visionseg.registry import build_baselines, build_chains, names, to_plain
@@ -47,27 +49,13 @@ def clear_partial_outputs(output: str | os.PathLike) -> None:
         log.info("removed %s, left by an interrupted run", leftover)
 
 
-def load_checkpoints(
-    paths: Sequence[str], device: str, tile: TileSettings | None = None, batch_size: int = 4
-) -> list[Method]:
-    methods = []
-    for path in paths:
-        if not Path(path).is_file():
-            raise EvaluationError(f"{path}: checkpoint file not found")
-        try:
-            from visionseg.models.checkpoint import load_method
-        except ImportError as err:
-            raise EvaluationError(f"checkpoints cannot be loaded here: {err}") from err
-        try:
-            tile = tile or TileSettings()
-            methods.append(load_method(str(path), device=device, tile_size=tile.size,
-                                       tile_overlap=tile.overlap, batch_size=batch_size))
-        except (OSError, ValueError, KeyError, RuntimeError) as err:
-            text = str(err)
-            if str(path) not in text:
-                text = f"{path}: cannot be loaded as a checkpoint: {text}"
-            raise EvaluationError(text) from err
-    return methods
+def load_models(paths: Sequence[str], device: str, tile: TileSettings | None = None,
+                batch_size: int = 4) -> list[LoadedModel]:
+    """Each ``ckpt=`` path (a checkpoint, a ``model.onnx`` or an export folder) through the
+    one loader, with the card it carries."""
+    tile = tile or TileSettings()
+    return [load(str(path), device=device, **tile.method_kwargs(),
+                 batch_size=batch_size) for path in paths]
 
 
 def _classes(cfg: DictConfig, checkpoints: list[Method]) -> list[str]:
@@ -111,9 +99,11 @@ def run(cfg: DictConfig) -> int:
         check_output(cfg.output)
         clear_partial_outputs(cfg.output)
         settings = EvalSettings.from_any(to_plain(cfg.rules))
-        rule = PartRule.from_dict(to_plain(cfg.decision))
+        configured = PartRule.from_dict(to_plain(cfg.decision))
         tile = TileSettings.from_dict(to_plain(cfg.tile))
-        checkpoints = load_checkpoints(names(cfg.ckpt), str(cfg.device), tile, cfg.batch_size)
+        loaded = load_models(names(cfg.ckpt), str(cfg.device), tile, cfg.batch_size)
+        rule = rule_for_run(loaded, configured).rule  # a calibrated model's rule scores it
+        checkpoints = [model.method for model in loaded]
         classes = _classes(cfg, checkpoints)
         samples = load_split(cfg.data.root, cfg.split, len(classes), audit=cfg.audit)
         samples, problems = InstanceTargets(classes).attach(samples, audit=cfg.audit)
@@ -150,8 +140,7 @@ def run(cfg: DictConfig) -> int:
             },
         )
     except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        return report_user_error(err)
     _print_ranking(results.ranking(), cfg.output)
     return 0
 

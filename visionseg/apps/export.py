@@ -7,12 +7,20 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from visionseg.calibration.store import choose_rule, decision_overridden
+from visionseg.core.errors import settings_from
 from visionseg.core.tiling import TileSettings
 from visionseg.core.verdict import PartRule
 from visionseg.export.errors import ExportError, require_onnx
+from visionseg.export.loader import load, rule_for_run
 from visionseg.export.metadata import ExportMetadata
-from visionseg.export.onnx_export import FORMATS, ExportRequest, export_model, prepare_output
+from visionseg.export.onnx_export import (
+    FORMATS,
+    ExportRequest,
+    export_model,
+    exportable,
+    prepare_output,
+)
+from visionseg.export.quantize import QuantizeSettings
 from visionseg.registry import to_plain
 
 log = logging.getLogger(__name__)
@@ -27,22 +35,24 @@ def export(cfg: DictConfig) -> ExportMetadata:
     prepare_output(Path(str(cfg.output)))  # before the checkpoint is read
     configured = PartRule.from_dict(to_plain(cfg.decision))
     require_onnx(f"format={cfg.format}")
-    from visionseg.models.checkpoint import carried_rule
-
-    choice = choose_rule(carried_rule(ckpt), configured, decision_overridden(),
-                         f"the checkpoint {ckpt}")
-    log.info("part rule from %s", choice.source)
+    loaded = load(ckpt, device="cpu", tile_size=None, accept=exportable)
+    choice = rule_for_run([loaded], configured)
     parity = cfg.parity
     request = ExportRequest(
         ckpt=ckpt, output=Path(str(cfg.output)), rule=choice.rule, rule_source=choice.source,
         format=str(cfg.format), tile=TileSettings.from_dict(to_plain(cfg.tile)),
         opset=int(cfg.opset), parity_root=parity.data_root, parity_split=str(parity.split),
         parity_images=int(parity.images), max_prob_diff=float(parity.max_prob_diff),
-        min_agreement=float(parity.min_agreement),
+        min_agreement=float(parity.min_agreement), quantize=cfg.get("quantize"),
+        int8=settings_from(QuantizeSettings, to_plain(cfg.get("int8")), "int8"),
     )
-    meta = export_model(request)
+    meta = export_model(request, loaded)
     p = meta.parity
     print(f"exported {ckpt} -> {request.output}/model.onnx (+ model.json)")
     print(f"parity on {p.images} image(s) ({p.source}; sizes {', '.join(p.sizes)}): max |dp| "
           f"{p.max_abs_prob_diff:.2e}, mask agreement {p.mask_agreement:.5f}")
+    if meta.quantization is not None:
+        q = meta.quantization
+        print(f"INT8 graph (calibrated on {min(q['calibration_images'], q['images'])} "
+              f"image(s)): masks agree with fp32 on {q['agreement']:.5f} of the pixels")
     return meta

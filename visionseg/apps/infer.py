@@ -8,17 +8,16 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from visionseg.calibration.store import choose_rule, decision_overridden
 from visionseg.core.checks import check_fraction
 from visionseg.core.errors import ConfigError
 from visionseg.core.tiling import TileSettings
 from visionseg.core.verdict import PartRule
 from visionseg.data.folder import list_split
 from visionseg.data.pairs import TrainPairs
-from visionseg.export.loader import LoadedModel, load_model
+from visionseg.export.loader import LoadedModel, load, rule_for_run
 from visionseg.inference.inputs import expand_inputs
 from visionseg.inference.runner import InferenceSettings, run_inference
-from visionseg.io.scale16 import Scale16, trained_scale16
+from visionseg.io.scale16 import Scale16
 from visionseg.registry import build_method, chain_from_steps, to_plain
 
 log = logging.getLogger(__name__)
@@ -33,14 +32,15 @@ def build_infer_method(cfg: DictConfig, tile: TileSettings) -> LoadedModel:
             "give exactly one of ckpt=PATH (a trained model) or method=NAME (a baseline)"
         )
     if cfg.ckpt:
-        return load_model(
+        return load(
             cfg.ckpt,
             device=cfg.device,
-            tile_size=tile.size,
-            tile_overlap=tile.overlap,
+            **tile.method_kwargs(),
             batch_size=cfg.batch_size,
             **({"score_threshold": cfg.score_threshold}
                if cfg.get("score_threshold") is not None else {}),
+            **({"precision": str(cfg.precision)}
+               if cfg.get("precision", "auto") != "auto" else {}),
         )
     method = build_method(cfg.method, list(cfg.classes), str(cfg.method.get("name", "method")))
     if cfg.fit_root:
@@ -62,21 +62,15 @@ def inference_settings(cfg: DictConfig, trained: Scale16 | None = None) -> Infer
 
 
 def infer(cfg: DictConfig) -> dict[str, Any]:
-    if cfg.get("watch"):  # a watched folder: visionseg.serving.watcher
-        from visionseg.apps.serve import watch
-
-        return watch(cfg)
+    """Segment ``cfg.input`` once (``infer.py watch=true`` runs ``apps.serve.watch``)."""
     tile = TileSettings.from_dict(to_plain(cfg.tile))
     rule = PartRule.from_dict(to_plain(cfg.decision))
     inference_settings(cfg)  # range checks before the (slow) model loading
     check_fraction("score_threshold", cfg.get("score_threshold"), optional=True)
     loaded = build_infer_method(cfg, tile)
     method = loaded.method
-    settings = inference_settings(cfg, trained_scale16(method))
-    # A calibrated checkpoint's or an export's rule wins unless decision.* is on the command line.
-    choice = choose_rule(loaded.rule, rule, decision_overridden(), loaded.carrier)
-    rule = choice.rule
-    log.info("part rule from %s: %s", choice.source, rule.to_dict())
+    settings = inference_settings(cfg, loaded.scale16)
+    rule = rule_for_run([loaded], rule).rule
     rule.check_classes(method.classes)
     paths = expand_inputs(list(cfg.input) if not isinstance(cfg.input, str) else cfg.input)
     chain = chain_from_steps(to_plain(cfg.get("postprocess")))

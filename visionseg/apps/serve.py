@@ -12,13 +12,12 @@ from typing import Any
 from omegaconf import DictConfig
 
 from visionseg.apps.infer import build_infer_method, inference_settings
-from visionseg.calibration.store import choose_rule, decision_overridden
 from visionseg.core.tiling import TileSettings
 from visionseg.core.verdict import PartRule
-from visionseg.io.scale16 import trained_scale16
+from visionseg.export.loader import rule_for_run
+from visionseg.monitor.reference import LineReference
 from visionseg.monitor.results_log import RESULTS_FILE, ResultsLog
 from visionseg.monitor.settings import MonitorSettings
-from visionseg.monitor.stored import reference_for_model
 from visionseg.monitor.window import RollingMonitor
 from visionseg.registry import chain_from_steps, to_plain
 from visionseg.serving.inspector import Inspector
@@ -36,11 +35,9 @@ def build_inspector(cfg: DictConfig) -> Inspector:
     rule = PartRule.from_dict(to_plain(cfg.decision))
     loaded = build_infer_method(cfg, tile)
     method = loaded.method
-    # As infer.py: a calibrated checkpoint's or an export's rule wins unless decision.* is set.
-    choice = choose_rule(loaded.rule, rule, decision_overridden(), loaded.carrier)
-    log.info("part rule from %s: %s", choice.source, choice.rule.to_dict())
-    scale16 = inference_settings(cfg, trained_scale16(method)).scale16
-    reference = reference_for_model(cfg.ckpt)
+    choice = rule_for_run([loaded], rule)
+    scale16 = inference_settings(cfg, loaded.scale16).scale16
+    reference = LineReference.from_card(loaded.card)
     if reference.drift is None:
         log.warning("%s carries no drift reference: drift is reported as unavailable",
                     cfg.ckpt or f"baseline {method.name}")

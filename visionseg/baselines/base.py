@@ -33,6 +33,7 @@ from visionseg.baselines.features import (
 )
 from visionseg.baselines.region_rule import TIE, RegionClassRule, TrainRegions, rule_helps
 from visionseg.baselines.scores import instance_scores
+from visionseg.core.checks import check_int
 from visionseg.core.errors import ConfigError
 from visionseg.core.method import Method
 from visionseg.core.prediction import Instances, Prediction
@@ -53,12 +54,6 @@ class BaselineError(ValueError):
     """
 
 
-def check_range(name: str, value: float | None, low: float, high: float = np.inf) -> None:
-    """ConfigError naming the setting unless ``low <= value <= high`` (``None`` passes)."""
-    if value is not None and not low <= value <= high:
-        raise ConfigError(f"{name} must be in [{low}, {high}], got {value}")
-
-
 def check_choice(name: str, value: Any, choices: Sequence[Any]) -> None:
     """ConfigError naming the setting unless ``value`` is ``None`` or one of ``choices``."""
     if value is not None and value not in choices:
@@ -75,8 +70,9 @@ def check_image(image: np.ndarray) -> np.ndarray:
     return image
 
 
-class TrainPairs:
-    """Re-iterable view of at most ``limit`` train ``(image, mask)`` pairs.
+class FitPairs:
+    """Re-iterable, checked view of at most ``limit`` of the ``(image, mask)`` pairs a
+    baseline's ``fit`` gets (e.g. a :class:`visionseg.data.pairs.TrainPairs`).
 
     From a sequence (a list or a lazily loading data set) it takes evenly spaced items and
     loads them on each pass, so nothing is held in memory; any other iterable is read once
@@ -136,8 +132,8 @@ class RegionBaseline(Method):
         self.classes = list(classes)
         if len(self.classes) < 2:
             raise ConfigError(f"{name}: needs background and at least one defect class")
-        check_range("min_area", min_area, 1)
-        check_range("max_fit_images", max_fit_images, 1)
+        check_int("min_area", min_area, 1, optional=True)
+        check_int("max_fit_images", max_fit_images, 1, optional=True)
         check_choice("classify", classify, (True, False))
         self.name = name
         self.given = dict(settings)
@@ -171,7 +167,7 @@ class RegionBaseline(Method):
         Train images the detector cannot handle (BaselineError) are skipped and counted in
         ``fit_report``. At most ``max_fit_images`` pairs are used.
         """
-        pairs = TrainPairs(samples, self.max_fit_images, self.name)
+        pairs = FitPairs(samples, self.max_fit_images, self.name)
         self.settings = dict(self.initial_settings)
         self.fit_report = {"train_images": len(pairs)}
         self._fit_detector(pairs)
@@ -179,7 +175,7 @@ class RegionBaseline(Method):
         self.fit_report["settings"] = dict(self.settings)
         return self
 
-    def _prepared(self, pairs: TrainPairs) -> Iterator[tuple[np.ndarray, np.ndarray, State]]:
+    def _prepared(self, pairs: FitPairs) -> Iterator[tuple[np.ndarray, np.ndarray, State]]:
         skipped = 0
         for image, mask in pairs:
             try:
@@ -200,7 +196,7 @@ class RegionBaseline(Method):
         changed = [sum(c[k] != self.tunable[k][0] for k in free) for c in combos]
         return [combos[i] for i in sorted(range(len(combos)), key=lambda i: changed[i])]
 
-    def _fit_detector(self, pairs: TrainPairs) -> None:
+    def _fit_detector(self, pairs: FitPairs) -> None:
         """Choose open settings by the best class-balanced detection IoU on train pairs.
 
         For each defect class ``c`` present in the train masks, ``IoU_c = |found & c| /
@@ -235,7 +231,7 @@ class RegionBaseline(Method):
         self.settings = combos[best]
         self.fit_report["train_detection_iou"] = float(score[best])
 
-    def _train_regions(self, pairs: TrainPairs) -> TrainRegions:
+    def _train_regions(self, pairs: FitPairs) -> TrainRegions:
         features, counts, images = [], [], []
         truth = np.zeros(self.num_classes, np.int64)
         for index, (image, mask, state) in enumerate(self._prepared(pairs)):
@@ -259,7 +255,7 @@ class RegionBaseline(Method):
             truth,
         )
 
-    def _fit_rule(self, pairs: TrainPairs) -> None:
+    def _fit_rule(self, pairs: FitPairs) -> None:
         """Name regions with the learned rule when ``classify`` (or cross-validation) says so;
         otherwise every region gets the defect class with most train pixels."""
         if not len(pairs):

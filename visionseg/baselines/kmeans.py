@@ -30,12 +30,12 @@ from sklearn.tree import DecisionTreeClassifier
 from visionseg.baselines.base import (
     IGNORE_INDEX,
     BaselineError,
+    FitPairs,
     RegionBaseline,
     State,
-    TrainPairs,
-    check_range,
 )
 from visionseg.baselines.flatten import background
+from visionseg.core.checks import check_int, check_number
 
 CLUSTER_FEATURES = ("log_share", "dL", "da", "db", "dE")
 
@@ -66,12 +66,12 @@ class KMeansBaseline(RegionBaseline):
         cluster_classifier: ClassifierMixin | None = None,
         max_fit_images: int | None = 500,
     ) -> None:
-        check_range("k", k, 2, 64)
-        check_range("position_weight", position_weight, 0.0, 100.0)
-        check_range("flatten_sigma", flatten_sigma, 0.0, 1.0)
-        check_range("max_pixels", max_pixels, 100)
-        check_range("attempts", attempts, 1, 100)
-        check_range("iterations", iterations, 1, 10000)
+        check_int("k", k, 2, optional=True, maximum=64)
+        check_number("position_weight", position_weight, 0.0, optional=True, maximum=100.0)
+        check_number("flatten_sigma", flatten_sigma, 0.0, optional=True, maximum=1.0)
+        check_int("max_pixels", max_pixels, 100, optional=True)
+        check_int("attempts", attempts, 1, optional=True, maximum=100)
+        check_int("iterations", iterations, 1, optional=True, maximum=10000)
         super().__init__(
             classes,
             name,
@@ -145,7 +145,7 @@ class KMeansBaseline(RegionBaseline):
         state["meta"] = {"defect_clusters": np.flatnonzero(defect).tolist()}
         return defect[state["clusters"]]
 
-    def _fit_detector(self, pairs: TrainPairs) -> None:
+    def _fit_detector(self, pairs: FitPairs) -> None:
         """Learn which clusters are defects from train clusters labelled by majority."""
         features, labels = [], []
         for _, mask, state in self._prepared(pairs):

@@ -26,9 +26,10 @@ from skimage.feature import hessian_matrix, hessian_matrix_eigvals
 from skimage.filters import apply_hysteresis_threshold, frangi, meijering, sato, threshold_otsu
 from sklearn.base import ClassifierMixin
 
-from visionseg.baselines.base import RegionBaseline, State, check_choice, check_range
+from visionseg.baselines.base import RegionBaseline, State, check_choice
 from visionseg.baselines.flatten import noise_sigma
 from visionseg.baselines.threshold import grey
+from visionseg.core.checks import check_number
 from visionseg.core.errors import ConfigError
 from visionseg.core.regions import connected_regions
 
@@ -98,10 +99,10 @@ class RidgeBaseline(RegionBaseline):
             if not scales:
                 raise ConfigError("scales must list at least one sigma (px)")
             for scale in scales:
-                check_range("scales", scale, 0.5, 20.0)
-        check_range("high", high, 0.05, 10.0)
-        check_range("low", low, 0.05, 1.0)
-        check_range("min_length", min_length, 0.0, 10000.0)
+                check_number("scales", scale, 0.5, optional=True, maximum=20.0)
+        check_number("high", high, 0.05, optional=True, maximum=10.0)
+        check_number("low", low, 0.05, optional=True, maximum=1.0)
+        check_number("min_length", min_length, 0.0, optional=True, maximum=10000.0)
         super().__init__(
             classes,
             name,

@@ -34,9 +34,9 @@ from visionseg.baselines.base import (
     RegionBaseline,
     State,
     check_choice,
-    check_range,
 )
 from visionseg.baselines.flatten import background, noise_sigma
+from visionseg.core.checks import check_int, check_number
 
 POLARITIES = ("auto", "dark", "bright", "both")
 CONTRAST_FLOORS = (0.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0)
@@ -96,8 +96,8 @@ class ThresholdBaseline(RegionBaseline):
         extra_settings: dict[str, Any] | None = None,
     ) -> None:
         check_choice("polarity", polarity, POLARITIES)
-        check_range("min_contrast", min_contrast, 0.0, 100.0)
-        check_range("flatten_sigma", flatten_sigma, 0.0, 1.0)
+        check_number("min_contrast", min_contrast, 0.0, optional=True, maximum=100.0)
+        check_number("flatten_sigma", flatten_sigma, 0.0, optional=True, maximum=1.0)
         super().__init__(
             classes,
             name,
@@ -173,7 +173,7 @@ class MultiOtsuBaseline(ThresholdBaseline):
     def __init__(
         self, classes: Sequence[str], name: str = "multi_otsu", levels: int = 3, **kwargs: Any
     ) -> None:
-        check_range("levels", levels, 2, 8)
+        check_int("levels", levels, 2, optional=True, maximum=8)
         super().__init__(classes, name, **kwargs)
         self.levels = int(levels)
 
@@ -248,8 +248,8 @@ class AdaptiveBaseline(ThresholdBaseline):
         **kwargs: Any,
     ) -> None:
         check_choice("method", method, tuple(self.METHODS))
-        check_range("block", block, 0.0, 1.0)
-        check_range("offset", offset, 0.0, 1.0)
+        check_number("block", block, 0.0, optional=True, maximum=1.0)
+        check_number("offset", offset, 0.0, optional=True, maximum=1.0)
         extra = {"block": block, "offset": offset}
         super().__init__(classes, name, flatten_sigma=0.0, extra_settings=extra, **kwargs)
         self.method = method

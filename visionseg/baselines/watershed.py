@@ -32,9 +32,10 @@ from skimage.filters import sobel
 from skimage.morphology import h_maxima
 from skimage.segmentation import watershed
 
-from visionseg.baselines.base import State, check_choice, check_range
+from visionseg.baselines.base import State, check_choice
 from visionseg.baselines.flatten import noise_sigma
 from visionseg.baselines.threshold import OtsuBaseline
+from visionseg.core.checks import check_int, check_number
 from visionseg.core.regions import connected_regions, label_components
 
 MAX_SMOOTH = 4.0  # px: derived smoothing never blurs more (it removes noise, not detail)
@@ -121,14 +122,14 @@ class WatershedBaseline(OtsuBaseline):
         **kwargs: Any,
     ) -> None:
         check_choice("markers", markers, self.MARKERS)
-        check_range("smooth", smooth, 0.0, 2.0)
-        check_range("min_distance", min_distance, 0.0, 4.0)
-        check_range("smooth_px", smooth_px, 0.0, 100.0)
-        check_range("min_distance_px", min_distance_px, 1, 1000)
-        check_range("min_radius", min_radius, 0.0, 1000.0)
-        check_range("dynamic", dynamic, 0.0, 4.0)
-        check_range("gradient_level", gradient_level, 0.0, 1.0)
-        check_range("compactness", compactness, 0.0)
+        check_number("smooth", smooth, 0.0, optional=True, maximum=2.0)
+        check_number("min_distance", min_distance, 0.0, optional=True, maximum=4.0)
+        check_number("smooth_px", smooth_px, 0.0, optional=True, maximum=100.0)
+        check_int("min_distance_px", min_distance_px, 1, optional=True, maximum=1000)
+        check_number("min_radius", min_radius, 0.0, optional=True, maximum=1000.0)
+        check_number("dynamic", dynamic, 0.0, optional=True, maximum=4.0)
+        check_number("gradient_level", gradient_level, 0.0, optional=True, maximum=1.0)
+        check_number("compactness", compactness, 0.0, optional=True)
         super().__init__(classes, name, **kwargs)
         self.markers = markers
         self.smooth = float(smooth)

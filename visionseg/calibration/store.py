@@ -1,9 +1,10 @@
 """Where a chosen rule goes: a decision YAML, a calibrated checkpoint, and which rule wins.
 
-A calibrated checkpoint is the source checkpoint with ``visionseg.decision`` set to the
-chosen rule and ``visionseg.calibration`` saying how it was chosen; infer.py and export.py
-use that rule with no extra flags. A rule given on the command line (``decision.*`` or
-``decision=NAME``) replaces the carried rule as a whole: the user's explicit word wins.
+A calibrated checkpoint is the source checkpoint whose model card has ``decision`` set to
+the chosen rule and ``calibration`` saying how it was chosen; evaluate.py, infer.py,
+serve.py and export.py use that rule with no extra flags. A rule given on the command
+line (``decision.*`` or ``decision=NAME``) replaces the carried rule as a whole: the user's
+explicit word wins (:func:`visionseg.export.loader.rule_for_run` decides and logs).
 """
 
 from __future__ import annotations
@@ -17,11 +18,7 @@ from typing import Any
 import yaml
 
 from visionseg.core.verdict import PartRule
-from visionseg.io.atomic import atomic_path, write_text
-
-#: Checkpoint / export metadata keys of the carried rule and of how it was chosen.
-RULE_KEY = "decision"
-PROVENANCE_KEY = "calibration"
+from visionseg.io.atomic import write_text
 
 
 def write_rule_yaml(path: str | os.PathLike, rule: PartRule, comment: Sequence[str] = ()) -> Path:
@@ -34,15 +31,9 @@ def write_rule_yaml(path: str | os.PathLike, rule: PartRule, comment: Sequence[s
 def write_calibrated_checkpoint(source: str | os.PathLike, target: str | os.PathLike,
                                 rule: PartRule, provenance: Mapping[str, Any]) -> Path:
     """A copy of checkpoint ``source`` carrying ``rule``, written atomically to ``target``."""
-    import torch
+    from visionseg.models.checkpoint import update_card
 
-    from visionseg.models.checkpoint import read_checkpoint
-
-    checkpoint = read_checkpoint(source)
-    checkpoint["visionseg"][RULE_KEY] = rule.to_dict()
-    checkpoint["visionseg"][PROVENANCE_KEY] = dict(provenance)
-    with atomic_path(target) as tmp:
-        torch.save(checkpoint, tmp)
+    update_card(source, target, decision=rule, calibration=dict(provenance))
     return Path(target)
 
 

@@ -10,7 +10,7 @@ brute-force count); truth comes from the ground-truth mask judged by the configu
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,10 +21,9 @@ from visionseg.core.regions import extract_regions
 from visionseg.core.verdict import PartRule
 from visionseg.data.folder import Sample
 from visionseg.io.images import ImageReadError, read_image, read_mask
+from visionseg.postprocess.base import PostProcess
 
 log = logging.getLogger(__name__)
-
-PostProcess = Callable[[np.ndarray, Prediction], Prediction]
 
 
 @dataclass

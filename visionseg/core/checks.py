@@ -15,12 +15,17 @@ from typing import Any
 from visionseg.core.errors import ConfigError
 
 
-def check_int(setting: str, value: Any, minimum: int, optional: bool = False) -> int | None:
-    """``value`` as an int ``>= minimum`` (``None`` allowed when ``optional``)."""
+def check_int(
+    setting: str, value: Any, minimum: int, optional: bool = False, maximum: int | None = None,
+) -> int | None:
+    """``value`` as an int ``>= minimum`` (and ``<= maximum`` when given; ``None`` allowed
+    when ``optional``)."""
     if value is None and optional:
         return None
-    if not _is_number(value) or value != int(value) or value < minimum:
-        raise ConfigError(f"{setting} must be an integer >= {minimum}, got {value!r}")
+    span = f">= {minimum}" if maximum is None else f"in {minimum}..{maximum}"
+    if (not _is_number(value) or value != int(value) or value < minimum
+            or (maximum is not None and value > maximum)):
+        raise ConfigError(f"{setting} must be an integer {span}, got {value!r}")
     return int(value)
 
 
@@ -54,18 +59,23 @@ def check_range(setting: str, value: Any, low: float, high: float) -> tuple[floa
 
 def check_number(
     setting: str, value: Any, minimum: float = 0.0, above: bool = False,
-    optional: bool = False,
+    optional: bool = False, maximum: float | None = None,
 ) -> float | None:
-    """``value`` as a finite float ``>= minimum`` (``> minimum`` when ``above``).
+    """``value`` as a finite float ``>= minimum`` (``> minimum`` when ``above``), and
+    ``<= maximum`` when one is given.
 
-    For sizes, weights and rates that have no upper bound: NaN, infinity, text and
-    booleans are rejected too, since each would train or clean silently wrong.
+    For sizes, weights and rates: NaN, infinity, text and booleans are rejected too, since
+    each would train or clean silently wrong.
     """
     if value is None and optional:
         return None
-    sign = ">" if above else ">="
-    if not _is_number(value) or value < minimum or (above and value == minimum):
-        raise ConfigError(f"{setting} must be a number {sign} {minimum:g}, got {value!r}")
+    if maximum is None:
+        span = f"{'>' if above else '>='} {minimum:g}"
+    else:
+        span = f"in {'(' if above else '['}{minimum:g}, {maximum:g}]"
+    if (not _is_number(value) or value < minimum or (above and value == minimum)
+            or (maximum is not None and value > maximum)):
+        raise ConfigError(f"{setting} must be a number {span}, got {value!r}")
     return float(value)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from visionseg.core.model_card import ModelCard
 from visionseg.core.prediction import Prediction
 
 
@@ -15,12 +16,15 @@ class Method(ABC):
     """Turns an ``H x W x 3`` uint8 RGB image into a :class:`Prediction`.
 
     Subclasses set ``name`` (shown in reports) and ``classes`` (class names, index = id,
-    0 = background). ``fit`` learns whatever the method learns from a training split
-    (a trained model has nothing to learn here); it must never see the evaluated split.
+    0 = background). A trained model's ``card`` is what it carries to the line (its 16-bit
+    reading policy, calibrated rule, line reference); None for a baseline. ``fit`` learns
+    whatever the method learns from a training split (a trained model has nothing to learn
+    here); it must never see the evaluated split.
     """
 
     name: str = "method"
     classes: list[str]
+    card: ModelCard | None = None
 
     def fit(self, samples: Iterable[tuple[np.ndarray, np.ndarray]]) -> Method:
         """Learn settings from ``(image, mask)`` pairs of the train split. Default: nothing."""

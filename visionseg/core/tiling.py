@@ -13,42 +13,18 @@ the probabilities never leave the GPU, and only the finished class mask and conf
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 import torch
 
-from visionseg.core.errors import ConfigError, settings_from
+from visionseg.core.tile_settings import AUTO, TileSettings
+
+__all__ = ["AUTO", "TileSettings", "blend_window", "predict_tiled", "tile_starts"]
 
 TileFn = Callable[[np.ndarray], "np.ndarray | torch.Tensor"]
 """``N x h x w x 3`` uint8 tiles -> ``N x C x h x w`` float32 probabilities (a NumPy array,
 or a tensor on any device)."""
-
-
-@dataclass(frozen=True)
-class TileSettings:
-    """Tile side and overlap in pixels, range-checked: ``16 <= size``, ``0 <= overlap < size``.
-
-    One node (``configs/tile/``) shared by infer.py, evaluate.py and train.py's evaluation.
-    """
-
-    size: int = 512
-    overlap: int = 64
-
-    def __post_init__(self) -> None:
-        if int(self.size) != self.size or self.size < 16:
-            raise ConfigError(f"tile.size must be an integer >= 16, got {self.size}")
-        if int(self.overlap) != self.overlap or not 0 <= self.overlap < self.size:
-            raise ConfigError(
-                f"0 <= tile.overlap < tile.size must hold, got overlap {self.overlap} "
-                f"and size {self.size}"
-            )
-
-    @classmethod
-    def from_dict(cls, value: Mapping[str, Any] | None) -> TileSettings:
-        return settings_from(cls, value, "tile")
 
 
 def tile_starts(length: int, tile: int, overlap: int) -> list[int]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -16,10 +16,9 @@ from visionseg.data.pairs import TrainPairs
 from visionseg.evaluation.errors import EvaluationError
 from visionseg.evaluation.predictions import check_prediction, copy_prediction
 from visionseg.evaluation.results import Failure
+from visionseg.postprocess.base import PostProcess
 
 log = logging.getLogger(__name__)
-
-PostProcess = Callable[[np.ndarray, Prediction], Prediction]
 
 
 def fit_all(

@@ -21,7 +21,7 @@ from visionseg.core.verdict import PartRule
 from visionseg.data.folder import Sample
 from visionseg.data.instances import InstanceTargets
 from visionseg.evaluation.accumulator import EntryAccumulator
-from visionseg.evaluation.calls import PostProcess, fit_all, run_chain, run_method
+from visionseg.evaluation.calls import fit_all, run_chain, run_method
 from visionseg.evaluation.entry import ImageRow
 from visionseg.evaluation.errors import EvaluationError
 from visionseg.evaluation.gallery import build_gallery
@@ -30,6 +30,7 @@ from visionseg.evaluation.settings import EvalSettings, thin_classes_of
 from visionseg.evaluation.targets import ImageTarget, gt_instances, load_pair
 from visionseg.io.scale16 import reading_policy
 from visionseg.metrics.instances import CocoSet
+from visionseg.postprocess.base import PostProcess
 
 __all__ = ["Chains", "Identity", "evaluate", "normalize_chains"]
 
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 Chains = Mapping[str, PostProcess] | Sequence[PostProcess] | None
 
 
-class Identity:
+class Identity(PostProcess):
     """The empty chain: the method's own output."""
 
     name = "none"

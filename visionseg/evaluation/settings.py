@@ -1,22 +1,25 @@
-"""Evaluation settings: the rules behind the figures, set in ``configs/rules/``.
+"""Evaluation settings: how the figures are computed, set in ``configs/rules/``.
 
 The OK/NG rule is not here: it is :class:`visionseg.core.verdict.PartRule` (``configs/decision/``).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from visionseg.core.checks import check_fraction, check_int, check_number
 from visionseg.core.errors import ConfigError, settings_from
 from visionseg.metrics.skeleton import thin_class_ids
+
+#: The config node of these settings, as error messages name it.
+NODE = "rules"
 
 
 @dataclass
 class EvalSettings:
-    """Rules shared by every method and chain so their figures stay comparable.
+    """Settings shared by every method and chain so their figures stay comparable.
 
     ``defect_iou``: IoU at which a predicted region matches a ground-truth region.
     ``size_thresholds``: region areas (pixels) splitting small | medium | large defects.
@@ -55,20 +58,21 @@ class EvalSettings:
             sizes = []
         if len(sizes) != 2 or not all(_is_int(v) and v >= 1 for v in sizes) or sizes[0] > sizes[1]:
             raise ConfigError(
-                f"rules.size_thresholds must be two increasing areas >= 1 px, got "
+                f"{NODE}.size_thresholds must be two increasing areas >= 1 px, got "
                 f"{self.size_thresholds!r}"
             )
         self.size_thresholds = (int(sizes[0]), int(sizes[1]))
-        _check_number("defect_iou", self.defect_iou, 0.0, 1.0, low_open=True)
-        _check_number("instance_iou", self.instance_iou, 0.0, 1.0, low_open=True)
-        _check_number("instance_score_threshold", self.instance_score_threshold, 0.0, 1.0)
-        _check_number("boundary_tolerance", self.boundary_tolerance, 0.0, 100.0)
-        _check_number("thin_tolerance", self.thin_tolerance, 0.0, 100.0)
-        _check_number("thin_tolerance_diagonal", self.thin_tolerance_diagonal, 0.0, 0.1)
+        check_fraction(f"{NODE}.defect_iou", self.defect_iou, low_open=True)
+        check_fraction(f"{NODE}.instance_iou", self.instance_iou, low_open=True)
+        check_fraction(f"{NODE}.instance_score_threshold", self.instance_score_threshold)
+        check_number(f"{NODE}.boundary_tolerance", self.boundary_tolerance, maximum=100.0)
+        check_number(f"{NODE}.thin_tolerance", self.thin_tolerance, maximum=100.0)
+        check_number(f"{NODE}.thin_tolerance_diagonal", self.thin_tolerance_diagonal,
+                     maximum=0.1)
         self.thin_classes = _names("thin_classes", self.thin_classes)
-        _check_int("gt_instance_min_area", self.gt_instance_min_area, 0, None)
-        _check_int("gallery_size", self.gallery_size, 16, 4096)
-        _check_int("ignore_index", self.ignore_index, 0, 255)
+        check_int(f"{NODE}.gt_instance_min_area", self.gt_instance_min_area, 0)
+        check_int(f"{NODE}.gallery_size", self.gallery_size, 16, maximum=4096)
+        check_int(f"{NODE}.ignore_index", self.ignore_index, 0, maximum=255)
         self.gt_instance_min_area = int(self.gt_instance_min_area)
         self.gallery_size = int(self.gallery_size)
         self.ignore_index = int(self.ignore_index)
@@ -102,28 +106,12 @@ def thin_classes_of(classes: Sequence[str], settings: EvalSettings) -> list[int]
     try:
         return thin_class_ids(classes, settings.thin_classes)
     except ValueError as err:
-        raise ConfigError(f"rules.thin_classes: {err}") from err
+        raise ConfigError(f"{NODE}.thin_classes: {err}") from err
 
 
 def _names(name: str, value: Any) -> tuple[str, ...] | None:
     if value is None:
         return None
     if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"rules.{name} must be a list of class names or null, got {value!r}")
+        raise ConfigError(f"{NODE}.{name} must be a list of class names or null, got {value!r}")
     return tuple(value)
-
-
-def _check_number(name: str, value: Any, low: float, high: float, low_open: bool = False) -> None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if ok:
-        ok = (low < value if low_open else low <= value) and value <= high
-    if not ok:
-        bracket = "(" if low_open else "["
-        raise ConfigError(f"rules.{name} must be a number in {bracket}{low:g}, {high:g}], "
-                          f"got {value!r}")
-
-
-def _check_int(name: str, value: Any, low: int, high: int | None) -> None:
-    if not _is_int(value) or value < low or (high is not None and value > high):
-        span = f">= {low}" if high is None else f"in {low}..{high}"
-        raise ConfigError(f"rules.{name} must be an integer {span}, got {value!r}")

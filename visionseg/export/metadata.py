@@ -1,8 +1,11 @@
 """The metadata written beside an exported model, and its checks when the model is loaded.
 
-``DIR/model.onnx`` comes with ``DIR/model.json``: classes, the part rule, tile settings,
-the training crop size, the source checkpoint's SHA-256, package versions, the parity
-figures, and a format name and version that loaders check before anything else.
+``DIR/model.onnx`` comes with ``DIR/model.json``: the source checkpoint's model card whole
+(classes, network config, 16-bit reading policy, the exported part rule and tiles, the line
+reference, ...), the SHA-256 of the graph it belongs to and of the source checkpoint,
+package versions, the parity figures, and a format name and version that loaders check
+before anything else. A ``model.json`` whose graph hash is not that of the ``model.onnx``
+beside it (another export's) is refused.
 """
 
 from __future__ import annotations
@@ -15,11 +18,13 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from visionseg.core.model_card import ModelCard
+from visionseg.core.verdict import PartRule
 from visionseg.export.errors import ExportError
 
 FORMAT = "visionseg-export"
-#: Bumped when the graph's inputs/outputs or this file change incompatibly.
-FORMAT_VERSION = 1
+#: Bumped when the graph's inputs/outputs or this file change incompatibly (2: the card).
+FORMAT_VERSION = 2
 MODEL_FILE = "model.onnx"
 PACKAGES = ("visionseg", "torch", "segmentation-models-pytorch", "onnx", "onnxruntime", "numpy")
 
@@ -39,19 +44,19 @@ class Parity:
 
 @dataclass
 class ExportMetadata:
-    """Everything a runtime needs besides the graph (see docs/line.md, "Export")."""
+    """Everything a runtime needs besides the graph (see docs/line.md, "Export"): the model
+    card (its ``decision`` is the rule the graph's pixel thresholds were made with)."""
 
-    classes: list[str]
-    decision: dict[str, Any]
+    card: ModelCard
     decision_source: str
-    tile: dict[str, int]
-    training_crop_size: Any
     source_checkpoint: str
     source_sha256: str
-    network: dict[str, Any]
+    graph_sha256: str
     opset: int
     parity: Parity
     versions: dict[str, str] = field(default_factory=dict)
+    # export.py quantize=int8: the INT8 graph's parity against fp32 (quantize.Int8Parity).
+    quantization: dict[str, Any] | None = None
     model_file: str = MODEL_FILE
     input: dict[str, Any] = field(default_factory=lambda: {
         "name": "image", "dtype": "uint8", "layout": "NHWC (RGB), any batch/height/width"})
@@ -62,18 +67,33 @@ class ExportMetadata:
     format: str = FORMAT
     format_version: int = FORMAT_VERSION
 
+    @property
+    def classes(self) -> list[str]:
+        return list(self.card.classes)
+
+    @property
+    def decision(self) -> PartRule:
+        """The rule the graph was exported with (the default rule if the card has none)."""
+        return self.card.decision or PartRule()
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        value = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {**value, "card": self.card.to_dict(), "parity": asdict(self.parity)}
 
     @classmethod
     def from_dict(cls, value: dict[str, Any], where: str) -> ExportMetadata:
         known = {f.name for f in fields(cls)}
-        missing = sorted(known - set(value) - {"versions", "model_file", "input", "outputs"})
+        missing = sorted(known - set(value) - {"versions", "model_file", "input", "outputs",
+                                                "quantization"})
         if missing:
             raise ExportError(f"{where}: export metadata lacks {missing}; export the model "
                               "again with this version (python export.py ckpt=...)")
         data = {k: v for k, v in value.items() if k in known}
-        data["parity"] = Parity(**data["parity"])
+        try:
+            data["parity"] = Parity(**data["parity"])
+        except TypeError as err:
+            raise ExportError(f"{where}: export metadata 'parity' is malformed ({err})") from err
+        data["card"] = ModelCard.from_dict(data["card"], where)
         return cls(**data)
 
 
@@ -101,8 +121,9 @@ def metadata_path(model: str | os.PathLike) -> Path:
     return Path(model).with_suffix(".json")
 
 
-def read_metadata(model: str | os.PathLike) -> ExportMetadata:
-    """The checked metadata of an exported model; ExportError when missing or incompatible."""
+def read_metadata(model: str | os.PathLike, graph: bytes | None = None) -> ExportMetadata:
+    """The checked metadata of an exported model (``graph``: the model's bytes, if read
+    already); ExportError when missing, incompatible or another graph's."""
     path = metadata_path(model)
     if not path.is_file():
         raise ExportError(f"{model}: its metadata {path.name} is missing beside it; copy the "
@@ -118,4 +139,12 @@ def read_metadata(model: str | os.PathLike) -> ExportMetadata:
             f"{path}: export format version {value.get('format_version')}, this visionseg "
             f"reads version {FORMAT_VERSION}; export the model again with this version"
         )
-    return ExportMetadata.from_dict(value, str(path))
+    meta = ExportMetadata.from_dict(value, str(path))
+    found = hashlib.sha256(graph).hexdigest() if graph is not None else sha256(model)
+    if found != meta.graph_sha256:
+        raise ExportError(
+            f"{path}: describes another graph, not the {Path(model).name} beside it (SHA-256 "
+            f"{meta.graph_sha256[:12]}... vs {found[:12]}...); copy model.onnx and model.json "
+            "of one export together"
+        )
+    return meta

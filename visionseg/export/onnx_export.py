@@ -14,13 +14,19 @@ import re
 import shutil
 import tempfile
 import warnings
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from visionseg.core.tiling import TileSettings
+import numpy as np
+
+from visionseg.core.model_card import ModelCard
+from visionseg.core.tile_settings import TileSettings
 from visionseg.core.verdict import PartRule
 from visionseg.export.errors import ExportError, require_onnx
 from visionseg.export.graph import INPUT, OUTPUTS, ExportGraph
+from visionseg.export.loader import LoadedModel, load
 from visionseg.export.metadata import (
     MODEL_FILE,
     ExportMetadata,
@@ -29,6 +35,7 @@ from visionseg.export.metadata import (
     versions,
 )
 from visionseg.export.parity import MAX_PROB_DIFF, MIN_AGREEMENT, check_parity, parity_images
+from visionseg.export.quantize import QuantizeSettings, int8_parity, quantize_int8
 from visionseg.io.atomic import write_json
 from visionseg.io.writable import check_writable_dir
 
@@ -57,20 +64,23 @@ class ExportRequest:
     parity_images: int = 8
     max_prob_diff: float = MAX_PROB_DIFF
     min_agreement: float = MIN_AGREEMENT
+    quantize: str | None = None  # "int8": static INT8 (export/quantize.py)
+    int8: QuantizeSettings = field(default_factory=QuantizeSettings)
 
 
-def export_model(request: ExportRequest) -> ExportMetadata:
-    """Export, check and write ``DIR/model.onnx`` and ``DIR/model.json``."""
+def export_model(request: ExportRequest, loaded: LoadedModel | None = None) -> ExportMetadata:
+    """Export, check and write ``DIR/model.onnx`` and ``DIR/model.json``; ``loaded``: the
+    checkpoint of ``request.ckpt`` if already loaded (:func:`load` with ``exportable``)."""
     if request.format not in FORMATS:
         raise ExportError(f"format={request.format}: unknown export format; available: "
                           f"{', '.join(FORMATS)}")
     require_onnx(f"format={request.format}")
     prepare_output(request.output)
-    checkpoint = _smp_checkpoint(request.ckpt)
-    from visionseg.models.checkpoint import load_method
-
-    method = load_method(request.ckpt, device="cpu", tile_size=None)
-    rule = request.rule or PartRule()
+    if loaded is None:
+        loaded = load(request.ckpt, device="cpu", tile_size=None, accept=exportable)
+    method, card = loaded.method, loaded.card
+    assert card is not None  # a checkpoint always has one
+    rule = request.rule or card.decision or PartRule()
     rule.check_classes(method.classes)
     thresholds = rule.thresholds(method.classes)
     graph = ExportGraph(method.net, method.num_classes, thresholds).eval()
@@ -79,26 +89,42 @@ def export_model(request: ExportRequest) -> ExportMetadata:
     staging = Path(tempfile.mkdtemp(prefix=_staging_prefix(request.output), dir=parent))
     try:
         model = staging / MODEL_FILE
-        _write_onnx(graph, model, request, checkpoint["visionseg"]["net"])
+        _write_onnx(graph, model, request, card.net)
         run = _runner(model)
         images, source = parity_images(request.parity_root, request.parity_split,
-                                       request.parity_images, request.tile.size)
+                                       request.parity_images, request.tile.tile_side)
         parity = check_parity(method.probabilities, run, images, thresholds, source,
                               request.max_prob_diff, request.min_agreement)
+        quantization = _quantize(model, request, run, images, method.classes, source)
         meta = ExportMetadata(
-            classes=list(method.classes), decision=rule.to_dict(),
-            decision_source=request.rule_source,
-            tile={"size": request.tile.size, "overlap": request.tile.overlap},
-            training_crop_size=checkpoint["visionseg"].get("image_size"),
-            source_checkpoint=str(request.ckpt), source_sha256=sha256(request.ckpt),
-            network=dict(checkpoint["visionseg"]["net"]), opset=request.opset, parity=parity,
-            versions=versions(),
+            card=card.with_changes(decision=rule, tile=request.tile),
+            decision_source=request.rule_source, source_checkpoint=str(request.ckpt),
+            source_sha256=sha256(request.ckpt), graph_sha256=sha256(model),
+            opset=request.opset, parity=parity, versions=versions(), quantization=quantization,
         )
         write_json(metadata_path(model), meta.to_dict())
         _replace(staging, request.output)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return meta
+
+
+def _quantize(model: Path, request: ExportRequest, run: Callable, images: list[np.ndarray],
+              classes: list[str], source: str) -> dict[str, Any] | None:
+    """With ``quantize=int8``: replace ``model`` by its INT8 graph, calibrated on the parity
+    images, once its masks pass the parity bounds against the fp32 graph's."""
+    if request.quantize is None:
+        return None
+    if request.quantize != "int8":
+        raise ExportError(f"quantize={request.quantize}: unknown; use quantize=int8 or null")
+    int8 = model.with_name("int8.onnx")
+    quantize_int8(model, int8, images[: request.int8.calibration_images])
+    run8 = _runner(int8)
+    parity = int8_parity(lambda x: run(x)["mask"], lambda x: run8(x)["mask"], images, None,
+                         classes, source, request.int8)
+    os.replace(int8, model)
+    log.info("INT8 graph: masks agree with fp32 on %.4f of the pixels", parity.agreement)
+    return parity.to_dict()
 
 
 def prepare_output(output: Path) -> None:
@@ -136,21 +162,18 @@ def clear_staging_leftovers(output: Path) -> list[Path]:
     return removed
 
 
-def _smp_checkpoint(path: Path) -> dict:
-    from visionseg.models.checkpoint import read_checkpoint
-
-    checkpoint = read_checkpoint(path)
-    module = str(checkpoint["visionseg"].get("module", ""))
-    if "maskrcnn" in module.lower():
+def exportable(card: ModelCard, path: Path) -> None:
+    """ExportError unless the checkpoint of ``card`` has a semantic network to export
+    (a ``load`` hook, so nothing is built for a model that cannot be exported)."""
+    if "maskrcnn" in card.module.lower():
         raise ExportError(
             f"{path}: Mask R-CNN checkpoints cannot be exported: the runtime adapter reads a "
             "semantic graph (image to class probabilities), and torchvision's instance "
             "outputs (boxes, scores, per-box masks) have no such adapter here; use the "
             "checkpoint with infer.py"
         )
-    if "net" not in checkpoint["visionseg"]:
-        raise ExportError(f"{path}: written by {module}, which has no exportable network")
-    return checkpoint
+    if not card.net:
+        raise ExportError(f"{path}: written by {card.module}, which has no exportable network")
 
 
 def _check_output(output: Path) -> None:

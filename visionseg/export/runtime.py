@@ -61,7 +61,8 @@ def source_name(checkpoint: str) -> str:
 
 
 class OnnxMethod(BatchedMethod):
-    """An exported model (``DIR/model.onnx`` with ``DIR/model.json``) as a Method."""
+    """An exported model (``DIR/model.onnx`` with ``DIR/model.json``) as a Method carrying
+    the model card of its metadata."""
 
     def __init__(
         self,
@@ -70,6 +71,7 @@ class OnnxMethod(BatchedMethod):
         device: str = "auto",
         tile_size: int | None = 512,
         tile_overlap: int = 64,
+        max_whole_pixels: int | None = None,
         batch_size: int = 4,
         max_probs_bytes: int = 1 << 30,
         threads: int | None = None,
@@ -80,17 +82,20 @@ class OnnxMethod(BatchedMethod):
         self.path = Path(path)
         if not self.path.is_file():
             raise ExportError(f"{self.path}: exported model not found")
-        self.metadata: ExportMetadata = read_metadata(self.path)
+        graph = self.path.read_bytes()  # read once: hashed against model.json, then run
+        self.metadata: ExportMetadata = read_metadata(self.path, graph)
+        self.card = self.metadata.card
         self.classes = list(self.metadata.classes)
         self.name = name or source_name(self.metadata.source_checkpoint)
         try:
-            self.session = ort.InferenceSession(str(self.path), session_options(threads),
+            self.session = ort.InferenceSession(graph, session_options(threads),
                                                 providers=providers(device))
         except Exception as err:  # onnxruntime raises its own exception types
             raise ExportError(f"{self.path}: ONNX Runtime cannot load it "
                               f"({type(err).__name__}: {str(err).splitlines()[0]})") from err
         self.tile_size = tile_size
         self.tile_overlap = tile_overlap
+        self.max_whole_pixels = max_whole_pixels
         self.batch_size = batch_size
         self.max_probs_bytes = max_probs_bytes
 

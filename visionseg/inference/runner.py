@@ -17,7 +17,7 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,10 +36,9 @@ from visionseg.inference.writers import OUTPUT_FOLDERS, defect_rows, output_file
 from visionseg.io.atomic import remove_partial_files, write_csv, write_json
 from visionseg.io.images import ImageReadError, read_image
 from visionseg.io.scale16 import Scale16
+from visionseg.postprocess.base import PostProcess
 
 log = logging.getLogger(__name__)
-
-PostProcess = Callable[[np.ndarray, Prediction], Prediction]
 
 DEFECT_COLUMNS = [
     "image",

@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 
 from visionseg.core.errors import ConfigError, reject_unknown
+from visionseg.core.method import Method
+from visionseg.core.model_card import ModelCard
 
 MODES = ("auto", "range", "stretch", "full")
 STANDARD_BITS = (8, 10, 12, 14, 16)
@@ -107,14 +109,19 @@ def png_significant_bits(data: np.ndarray | bytes) -> int | None:
     return None
 
 
-def trained_scale16(method: object) -> Scale16 | None:
-    """How a trained model's training images were read (the checkpoint loader sets it on
-    the Method as ``scale16``), or None for a method without one (a baseline)."""
-    value = getattr(method, "scale16", None)
-    return value if isinstance(value, Scale16) else None
+def card_scale16(card: ModelCard) -> Scale16:
+    """How the model of ``card`` read its 16-bit training images: its ``image16``;
+    ``full`` (0..65535) for models trained before the policy existed."""
+    return Scale16.from_dict(card.image16) if card.image16 else Scale16("full")
 
 
-def reading_policy(methods: Sequence[object]) -> Scale16:
+def trained_scale16(method: Method) -> Scale16 | None:
+    """How a trained model's training images were read (from the card it carries), or
+    None for a method without a card (a baseline)."""
+    return None if method.card is None else card_scale16(method.card)
+
+
+def reading_policy(methods: Sequence[Method]) -> Scale16:
     """The one 16-bit policy to read a split with for ``methods`` evaluated together: the
     trained models' own (they must agree), else ``auto``."""
     policies = {p for p in map(trained_scale16, methods) if p is not None}

@@ -9,7 +9,6 @@ points check their output folders first and stop with one line naming the settin
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from visionseg.core.errors import UserError
+from visionseg.core.errors import UserError, user_errors
 
 
 class OutputPathError(UserError):
@@ -81,8 +80,5 @@ class OutputFolderCheck(Callback):
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         folder = OmegaConf.select(config, "hydra.run.dir")
-        try:
+        with user_errors():
             ensure_writable_dir(str(folder), self.setting)
-        except OutputPathError as err:
-            print(f"error: {err}", file=sys.stderr)
-            raise SystemExit(2) from None

@@ -1,8 +1,9 @@
-"""Checkpoints: atomic saving, and loading any visionseg checkpoint as a :class:`Method`.
+"""Checkpoints: atomic saving, their model card, and their network as a :class:`Method`.
 
-A checkpoint names the LightningModule class that wrote it (``checkpoint["visionseg"]
-["module"]``); that class's ``method_from_checkpoint`` rebuilds the network without
-downloading anything, so infer.py and evaluate.py need only the path.
+A checkpoint keeps its :class:`~visionseg.core.model_card.ModelCard` in its ``visionseg``
+section; this module alone reads and writes that section. The card names the
+LightningModule class that wrote it, whose ``method_from_checkpoint`` rebuilds the network
+without downloading anything (:func:`visionseg.export.loader.load` is the one loader).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import inspect
 import os
 import pickle
 import zipfile
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +22,14 @@ from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
 from visionseg.core.errors import ConfigError, UserError
 from visionseg.core.method import Method
-from visionseg.core.verdict import PartRule
+from visionseg.core.model_card import ModelCard, Provenance
 from visionseg.io.atomic import atomic_path
-from visionseg.io.scale16 import Scale16
+from visionseg.io.manifest import package_versions
+
+#: The checkpoint section holding the model card.
+CARD_KEY = "visionseg"
+#: Packages whose versions a card written at training time records.
+CARD_PACKAGES = ("visionseg", "torch", "torchvision", "segmentation-models-pytorch", "lightning")
 
 
 class CheckpointError(UserError):
@@ -52,12 +59,65 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
             f"{path}: not a readable checkpoint ({type(err).__name__}); the file may be "
             "truncated or not a visionseg checkpoint"
         ) from err
-    if not isinstance(checkpoint, dict) or "visionseg" not in checkpoint:
+    if not isinstance(checkpoint, dict) or CARD_KEY not in checkpoint:
         raise CheckpointError(
             f"{path}: not a visionseg checkpoint (it lacks the 'visionseg' section that "
             "train.py writes)"
         )
     return checkpoint
+
+
+def card_of(checkpoint: dict[str, Any], path: str | os.PathLike) -> ModelCard:
+    """The model card of a read checkpoint (ModelCardError naming a bad field and ``path``)."""
+    return ModelCard.from_dict(checkpoint[CARD_KEY], str(path))
+
+
+def put_card(checkpoint: dict[str, Any], card: ModelCard) -> None:
+    """Store ``card`` in ``checkpoint`` (as plain data: weights-only loading reads it)."""
+    checkpoint[CARD_KEY] = card.to_dict()
+
+
+def module_card(module: Any, **method_settings: float) -> ModelCard:
+    """The card of a LightningModule being saved: its class, classes, network config,
+    training size, how its data module read 16-bit images, versions and time."""
+    return ModelCard(
+        module=f"{type(module).__module__}.{type(module).__qualname__}",
+        classes=list(module.classes),
+        net=dict(module.net.config),
+        image_size=module.hparams.image_size,
+        image16=_training_scale16(module),
+        method_settings=dict(method_settings),
+        provenance=Provenance(package_versions(CARD_PACKAGES),
+                              datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")),
+    )
+
+
+def _training_scale16(module: Any) -> dict[str, Any] | None:
+    """The data module's resolved ``Scale16`` (how training read 16-bit files), or None."""
+    trainer = getattr(module, "_trainer", None)
+    scale16 = getattr(getattr(trainer, "datamodule", None), "scale16", None)
+    return scale16.to_dict() if scale16 is not None else None
+
+
+def save_checkpoint(path: str | os.PathLike, card: ModelCard,
+                    state_dict: dict[str, torch.Tensor]) -> Path:
+    """A checkpoint of ``state_dict`` (Lightning's keys, ``net.`` prefixed) and ``card``,
+    written atomically: what benchmarks and tests build without training."""
+    with atomic_path(path) as tmp:
+        torch.save({"state_dict": dict(state_dict), CARD_KEY: card.to_dict()}, tmp)
+    return Path(path)
+
+
+def update_card(path: str | os.PathLike, target: str | os.PathLike | None = None,
+                **changes: Any) -> ModelCard:
+    """Rewrite checkpoint ``path`` (or write a copy to ``target``) atomically with its card
+    changed (``decision=``, ``drift_reference=``, ...); returns the new card."""
+    checkpoint = read_checkpoint(path)
+    card = card_of(checkpoint, path).with_changes(**changes)
+    put_card(checkpoint, card)
+    with atomic_path(target or path) as tmp:
+        torch.save(checkpoint, tmp)
+    return card
 
 
 #: Model classes of checkpoints written before the models/ layout moved.
@@ -66,28 +126,27 @@ MOVED_MODULES = {
 }
 
 
-def load_method(path: str | os.PathLike, device: str = "auto", **overrides: Any) -> Method:
-    """A trained checkpoint as a Method named after its file; ``overrides`` go to the Method
-    (``tile_size``, ``tile_overlap``, ``batch_size``, ``name``, ...). The Method's
-    ``scale16`` says how its training images were read (:func:`stored_scale16`)."""
-    checkpoint = read_checkpoint(path)
-    module_path = checkpoint["visionseg"]["module"]
-    module_path = MOVED_MODULES.get(module_path, module_path)
+def method_from(checkpoint: dict[str, Any], card: ModelCard, path: str | os.PathLike,
+                device: str = "auto", **overrides: Any) -> Method:
+    """The read ``checkpoint`` as a Method named after its file, carrying ``card``;
+    ``overrides`` go to the Method (``tile_size``, ``batch_size``, ``name``, ...)."""
+    module_path = MOVED_MODULES.get(card.module, card.module)
     module_name, _, class_name = module_path.rpartition(".")
     try:
         cls = getattr(importlib.import_module(module_name), class_name)
-    except (ImportError, AttributeError) as err:
+    except (ImportError, AttributeError, ValueError) as err:
         raise CheckpointError(f"{path}: written by unknown model class {module_path}") from err
     reject_inapplicable(cls, overrides, path)
     overrides.setdefault("name", _default_name(Path(path)))
     try:
-        method = cls.method_from_checkpoint(checkpoint, device=device, **overrides)
-    except RuntimeError as err:
-        if "state_dict" in str(err) or "size mismatch" in str(err):
-            raise CheckpointError(f"{path}: weights do not fit the model it describes") from err
-        raise
-    method.scale16 = stored_scale16(checkpoint)
-    return method
+        return cls.method_from_checkpoint(card, checkpoint.get("state_dict", {}),
+                                          device=device, **overrides)
+    except (RuntimeError, KeyError, TypeError) as err:
+        if isinstance(err, RuntimeError) and not ("state_dict" in str(err)
+                                                  or "size mismatch" in str(err)):
+            raise
+        raise CheckpointError(f"{path}: weights do not fit the model it describes "
+                              f"({type(err).__name__}: {str(err).splitlines()[0][:200]})") from err
 
 
 def reject_inapplicable(cls: type, overrides: dict[str, Any], path: str | os.PathLike) -> None:
@@ -101,40 +160,13 @@ def reject_inapplicable(cls: type, overrides: dict[str, Any], path: str | os.Pat
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
         return
     for key, value in overrides.items():
-        if key not in params:
+        if key not in params or key == "card":
             raise ConfigError(f"{key}={value}: does not apply to {path}, a "
                               f"{cls.__name__} checkpoint ({method_class.__name__} has no "
                               f"such setting); leave it unset for this model")
-
-
-def stored_scale16(checkpoint: dict[str, Any]) -> Scale16:
-    """How the checkpoint's training images were read from 16-bit files: its stored
-    ``image16``; ``full`` (0..65535) for checkpoints written before the policy existed."""
-    value = checkpoint["visionseg"].get("image16")
-    return Scale16.from_dict(value) if value else Scale16("full")
-
-
-def carried_rule(path: str | os.PathLike) -> PartRule | None:
-    """The part rule a (calibrated) checkpoint carries in ``visionseg.decision``, or None."""
-    value = read_checkpoint(path)["visionseg"].get("decision")
-    return PartRule.from_dict(value) if value else None
 
 
 def _default_name(path: Path) -> str:
     if path.parent.name == "checkpoints" and path.parent.parent.name:
         return f"{path.parent.parent.name}/{path.stem}"
     return path.stem
-
-
-#: Keys of the ``visionseg`` section that line monitoring reads (visionseg.monitor.reference).
-DRIFT_REFERENCE_KEY = "drift_reference"
-EXPECTED_NG_RATE_KEY = "expected_ng_rate"
-
-
-def update_checkpoint_meta(path: str | os.PathLike, **keys: Any) -> None:
-    """Add ``keys`` (plain lists, numbers, strings) to a checkpoint's ``visionseg`` section,
-    rewriting the file atomically; used after training to store the line reference."""
-    checkpoint = read_checkpoint(path)
-    checkpoint["visionseg"].update(keys)
-    with atomic_path(path) as tmp:
-        torch.save(checkpoint, tmp)

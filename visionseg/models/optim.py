@@ -66,30 +66,3 @@ def submodule_state(checkpoint: dict, prefix: str = "net.") -> dict[str, torch.T
         k[len(prefix) :]: v for k, v in checkpoint["state_dict"].items() if k.startswith(prefix)
     }
 
-
-def checkpoint_meta(
-    module: L.LightningModule, decision: dict[str, Any] | None = None, **extra: Any
-) -> dict[str, Any]:
-    """What :func:`~visionseg.models.checkpoint.load_method` needs to rebuild ``module``'s
-    network without Hydra: its class, classes, network config, training size, ``extra``.
-
-    ``decision``: the part rule (``PartRule.to_dict()``) the checkpoint was calibrated
-    with; None (a fresh training run) means infer.py uses the configured ``decision`` node.
-    """
-    return {
-        "module": f"{type(module).__module__}.{type(module).__qualname__}",
-        "classes": module.classes,
-        "net": module.net.config,
-        "image_size": module.hparams.image_size,
-        "image16": _training_scale16(module),
-        "decision": decision,
-        **extra,
-    }
-
-
-def _training_scale16(module: L.LightningModule) -> dict[str, Any] | None:
-    """How the training images were read from 16-bit files (the data module's resolved
-    ``Scale16``), so infer.py and evaluate.py read theirs the same way; None without one."""
-    trainer = getattr(module, "_trainer", None)
-    scale16 = getattr(getattr(trainer, "datamodule", None), "scale16", None)
-    return scale16.to_dict() if scale16 is not None else None

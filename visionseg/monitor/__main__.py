@@ -8,10 +8,9 @@ Exit code 2 with one line on bad input.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from visionseg.core.errors import UserError
+from visionseg.core.errors import exit_code
 from visionseg.io.atomic import write_text
 from visionseg.monitor.page import build_page
 from visionseg.monitor.summary import summarise, summary_text
@@ -24,16 +23,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="page to write (default: monitor.html beside the log)")
     parser.add_argument("--no-html", action="store_true", help="print the summary only")
     args = parser.parse_args(argv)
-    try:
-        summary = summarise(args.results)
-        print(summary_text(summary), end="")
-        if not args.no_html:
-            page = Path(args.html) if args.html else summary.path.parent / "monitor.html"
-            write_text(page, build_page(summary))
-            print(f"Page:        {page}")
-    except (UserError, OSError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    return exit_code(lambda: _summarise(args.results, args.html, args.no_html), OSError)
+
+
+def _summarise(results: str, html: str | None, no_html: bool) -> int:
+    """Print the summary of ``results`` and write its page unless ``no_html``."""
+    summary = summarise(results)
+    print(summary_text(summary), end="")
+    if not no_html:
+        page = Path(html) if html else summary.path.parent / "monitor.html"
+        write_text(page, build_page(summary))
+        print(f"Page:        {page}")
     return 0
 
 

@@ -1,10 +1,16 @@
-"""Population stability index of a window of values against reference quantile bins."""
+"""The monitor's drift bands, and the PSI of a window of images against the reference.
+
+The PSI itself (bins, shares, the index) is :mod:`visionseg.core.psi`, shared with
+``visionseg.tabular``; this module adds the monitor's small-window pseudo-count and bands.
+"""
 
 from __future__ import annotations
 
 from enum import Enum
 
 import numpy as np
+
+from visionseg.core.psi import bin_shares, psi
 
 #: Pseudo-count added to every bin of the window (Jeffreys), so an empty bin in a small
 #: window gives a finite, bounded term instead of an infinite one.
@@ -25,27 +31,6 @@ class Band(str, Enum):
         return cls.WATCH if psi >= watch else cls.OK
 
 
-def quantile_edges(values: np.ndarray, bins: int) -> np.ndarray:
-    """Interior bin edges at the reference's quantiles (ties merged): ``len <= bins - 1``;
-    the outer bins are open, so values beyond the reference's range still count."""
-    inner = np.quantile(values, np.linspace(0.0, 1.0, bins + 1)[1:-1])
-    return np.unique(inner)
-
-
-def bin_proportions(values: np.ndarray, edges: np.ndarray, pseudo: float = 0.0) -> np.ndarray:
-    """Share of ``values`` in each of the ``len(edges) + 1`` bins (right-closed edges)."""
-    counts = np.bincount(np.searchsorted(edges, values, side="left"), minlength=len(edges) + 1)
-    counts = counts.astype(np.float64) + pseudo
-    return counts / counts.sum()
-
-
-def psi(expected: np.ndarray, actual: np.ndarray, floor: float = 1e-4) -> float:
-    """``sum((a - e) * ln(a / e))`` over bins; proportions are floored at ``floor``."""
-    e = np.maximum(np.asarray(expected, dtype=np.float64), floor)
-    a = np.maximum(np.asarray(actual, dtype=np.float64), floor)
-    return float(np.sum((a - e) * np.log(a / e)))
-
-
 def window_psi(reference: np.ndarray, edges: np.ndarray, window: np.ndarray) -> float:
-    """PSI of ``window`` values against the reference proportions over ``edges``."""
-    return psi(reference, bin_proportions(window, edges, PSEUDO_COUNT))
+    """PSI of ``window`` values against the reference shares over ``edges``."""
+    return psi(reference, bin_shares(window, edges, PSEUDO_COUNT))

@@ -2,10 +2,10 @@
 and the NG rate its evaluation found (defect rate).
 
 Built at the end of ``train.py`` from (a seeded sample of) the train split and kept in the
-checkpoint's ``visionseg`` section under ``drift_reference`` and ``expected_ng_rate``, as
-plain lists and numbers, so weights-only loading reads it and an exported model can copy
-it into its metadata. A model without it (an older checkpoint, a baseline) still runs;
-drift is then reported as unavailable.
+model card's ``drift_reference`` and ``expected_ng_rate`` fields, as plain lists and
+numbers, so weights-only loading reads it and an export carries it in its copy of the
+card. A model without it (an older checkpoint, a baseline) still runs; drift is then
+reported as unavailable.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from visionseg.core.errors import UserError
-from visionseg.monitor.psi import bin_proportions, quantile_edges
+from visionseg.core.model_card import ModelCard
+from visionseg.core.psi import bin_shares, quantile_edges
 from visionseg.monitor.stats import BASIC_FEATURES, Embedding, basic_statistics, thumbnail
 
 log = logging.getLogger(__name__)
@@ -123,16 +124,20 @@ class LineReference:
     ng: ExpectedNgRate | None = None
 
     @classmethod
-    def from_meta(cls, meta: Mapping[str, Any]) -> LineReference:
-        """From a checkpoint's ``visionseg`` section or an exported model's metadata."""
-        drift = meta.get("drift_reference")
-        ng = meta.get("expected_ng_rate")
+    def from_card(cls, card: ModelCard | None) -> LineReference:
+        """The reference a model's card carries (a checkpoint's or an export's); empty
+        (drift unavailable) for a card without one or no card (a baseline)."""
+        if card is None:
+            return cls()
+        drift, ng = card.drift_reference, card.expected_ng_rate
         return cls(
             drift=DriftReference.from_dict(drift) if drift else None,
             ng=ExpectedNgRate.from_dict(ng) if ng else None,
         )
 
     def to_meta(self) -> dict[str, Any]:
+        """The card's two fields (``ModelCard.with_changes(**to_meta())``), also written as
+        ``line_reference.json``."""
         return {
             "drift_reference": self.drift.to_dict() if self.drift else None,
             "expected_ng_rate": self.ng.to_dict() if self.ng else None,
@@ -167,7 +172,7 @@ def build_reference(images: Iterable[np.ndarray], embedding_dims: int = EMBEDDIN
         column = column[~np.isnan(column)]
         edges = quantile_edges(column, bins)
         features.append(FeatureReference(
-            name, edges, bin_proportions(column, edges), float(column.mean()), float(column.std())
+            name, edges, bin_shares(column, edges), float(column.mean()), float(column.std())
         ))
     return DriftReference(features=features, embedding=embedding, images=len(basic))
 

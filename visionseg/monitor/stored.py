@@ -1,10 +1,8 @@
-"""Store the line reference with a trained checkpoint, and find it again for a model path."""
+"""Store the line reference in a trained checkpoint's model card (and beside it as JSON)."""
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -12,13 +10,7 @@ from typing import Any
 from visionseg.io.atomic import write_json
 from visionseg.io.images import ImageReadError, read_image
 from visionseg.io.scale16 import Scale16
-from visionseg.models.checkpoint import (
-    DRIFT_REFERENCE_KEY,
-    EXPECTED_NG_RATE_KEY,
-    CheckpointError,
-    read_checkpoint,
-    update_checkpoint_meta,
-)
+from visionseg.models.checkpoint import update_card
 from visionseg.monitor.reference import (
     DriftReferenceError,
     ExpectedNgRate,
@@ -49,7 +41,7 @@ def store_line_reference(
     summary: Mapping[str, Any], output_dir: Path, scale16: Scale16 | None = None,
 ) -> LineReference:
     """Build the reference from (a sample of) ``train_images`` (16-bit ones read as
-    ``scale16``, as training read them), add it to each checkpoint and write
+    ``scale16``, as training read them), add it to each checkpoint's card and write
     ``line_reference.json`` beside them in ``output_dir``."""
     images = []
     for path in sample_paths(list(train_images), REFERENCE_SAMPLE):
@@ -65,41 +57,8 @@ def store_line_reference(
     reference = LineReference(drift=drift, ng=expected_ng_rate(summary))
     meta = reference.to_meta()
     for checkpoint in checkpoints:
-        update_checkpoint_meta(checkpoint, **{
-            DRIFT_REFERENCE_KEY: meta["drift_reference"],
-            EXPECTED_NG_RATE_KEY: meta["expected_ng_rate"],
-        })
+        update_card(checkpoint, **meta)
     write_json(Path(output_dir) / REFERENCE_FILE, meta)
     log.info("Line reference: %d training image(s), expected NG rate %s",
              drift.images if drift else 0, f"{reference.ng.rate:.3f}" if reference.ng else "n/a")
     return reference
-
-
-def reference_for_model(path: str | os.PathLike | None) -> LineReference:
-    """The reference a model carries: a checkpoint's ``visionseg`` section, or the JSON
-    metadata beside an exported model; empty (drift unavailable) when it has none."""
-    if not path:
-        return LineReference()
-    path = Path(path)
-    try:
-        return LineReference.from_meta(read_checkpoint(path)["visionseg"])
-    except CheckpointError:
-        pass
-    for meta_path in _metadata_candidates(path):
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if not isinstance(meta, dict):
-            continue
-        if DRIFT_REFERENCE_KEY in meta or EXPECTED_NG_RATE_KEY in meta:
-            return LineReference.from_meta(meta)
-        source = meta.get("source_checkpoint")  # an export that did not copy the reference
-        if source and Path(source).is_file() and Path(source).resolve() != path.resolve():
-            return reference_for_model(source)
-    return LineReference()
-
-
-def _metadata_candidates(path: Path) -> list[Path]:
-    folder = path if path.is_dir() else path.parent
-    return [path.with_suffix(".json"), *sorted(folder.glob("*.json"))]

@@ -65,10 +65,6 @@ class RollingMonitor:
             ng_expected=reference.ng.rate if reference.ng else None,
         )
 
-    @property
-    def drift_available(self) -> bool:
-        return self.reference.drift is not None
-
     def features(self, image: np.ndarray) -> dict[str, float] | None:
         """The statistics of ``image`` the reference compares, or None without a reference."""
         drift = self.reference.drift

@@ -19,11 +19,12 @@ import numpy as np
 from visionseg.core.method import Method
 from visionseg.core.prediction import Prediction
 from visionseg.core.verdict import PartRule
-from visionseg.inference.runner import PostProcess, judge_one
+from visionseg.inference.runner import judge_one
 from visionseg.inference.writers import write_outputs
 from visionseg.io.scale16 import Scale16
 from visionseg.monitor.reference import LineReference
 from visionseg.monitor.window import MonitorStatus, RollingMonitor
+from visionseg.postprocess.base import PostProcess
 
 log = logging.getLogger(__name__)
 

@@ -6,17 +6,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from visionseg.core.checks import check_int, check_number
 from visionseg.core.errors import ConfigError, settings_from
 
 T = TypeVar("T")
 
 #: Names camera and copy software give files still being written; never read.
 TEMP_SUFFIXES = (".part", ".tmp", ".temp", ".partial", ".crdownload", ".filepart", "~")
-
-
-def _check_range(node: str, name: str, value: float, low: float, high: float) -> None:
-    if not low <= float(value) <= high:
-        raise ConfigError(f"{node}.{name} must be in [{low}, {high}], got {value}")
 
 
 @dataclass(frozen=True)
@@ -35,8 +31,8 @@ class WatchSettings:
     recursive: bool = False
 
     def __post_init__(self) -> None:
-        _check_range("watch_settings", "poll", self.poll, 0.01, 60.0)
-        _check_range("watch_settings", "settle", self.settle, 0.0, 600.0)
+        check_number("watch_settings.poll", self.poll, 0.01, maximum=60.0)
+        check_number("watch_settings.settle", self.settle, 0.0, maximum=600.0)
         if self.unreadable not in ("move", "list"):
             raise ConfigError(
                 f"watch_settings.unreadable must be 'move' or 'list', got {self.unreadable!r}"
@@ -62,10 +58,9 @@ class ServeSettings:
     log_level: str = "info"
 
     def __post_init__(self) -> None:
-        if int(self.port) != self.port or not 0 <= self.port <= 65535:
-            raise ConfigError(f"server.port must be an integer in [0, 65535], got {self.port}")
-        _check_range("server", "max_upload_mb", self.max_upload_mb, 0.001, 4096.0)
-        _check_range("server", "max_megapixels", self.max_megapixels, 0.001, 1024.0)
+        check_int("server.port", self.port, 0, maximum=65535)
+        check_number("server.max_upload_mb", self.max_upload_mb, 0.001, maximum=4096.0)
+        check_number("server.max_megapixels", self.max_megapixels, 0.001, maximum=1024.0)
         if self.log_level not in ("critical", "error", "warning", "info", "debug"):
             raise ConfigError(f"server.log_level must be a uvicorn log level, got {self.log_level}")
 

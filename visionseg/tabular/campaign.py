@@ -19,7 +19,7 @@ from visionseg.io import write_csv
 from visionseg.tabular.algorithms.base import NOISE
 from visionseg.tabular.config import load_config, run_cli
 from visionseg.tabular.errors import TabularInputError
-from visionseg.tabular.score import score_from_config
+from visionseg.tabular.scoring import score_from_config
 
 log = logging.getLogger("visionseg.tabular.campaign")
 USAGE = """usage:

@@ -126,7 +126,7 @@ def require_columns(frame: pd.DataFrame, expected: Sequence[str], source: str) -
         )
 
 
-def _bad_rows(count: int, total: int, what: str, source: str, strict: bool, dq: DataQuality,
+def bad_rows(count: int, total: int, what: str, source: str, strict: bool, dq: DataQuality,
               examples: Sequence[Any] = ()) -> None:
     if count == 0:
         return
@@ -159,8 +159,8 @@ def clean_transactions(
     segmentation and 1 to score with a saved one (one customer is a valid batch).
     """
     reader = reader or ReaderOptions()
-    _check_policy("returns", returns, RETURN_POLICIES)
-    _check_policy("duplicates", duplicates, DUPLICATE_POLICIES)
+    check_policy("returns", returns, RETURN_POLICIES)
+    check_policy("duplicates", duplicates, DUPLICATE_POLICIES)
     expected = [columns.customer, columns.date, columns.amount, *columns.categorical,
                 *columns.optional.values()]
     if columns.order:
@@ -172,17 +172,24 @@ def clean_transactions(
     out = _parsed_rows(frame, columns, source, strict, reader, dq)
     out = _handle_duplicates(out, duplicates, strict, expected, source, dq)
     out = _handle_returns(out, returns, source, dq)
-    if out.empty:
+    check_usable(len(out), int(out["customer"].nunique()),
+                 out["customer"].iloc[0] if len(out) else None, source, dq, min_customers)
+    return out, dq
+
+
+def check_usable(rows: int, customers: int, first: Any, source: str, dq: DataQuality,
+                 min_customers: int = 2) -> None:
+    """Record the rows and customers left; refuse none, or fewer customers than
+    ``min_customers`` (``first``: one of them, for the message). Shared by both engines."""
+    if not rows:
         raise TabularInputError(
             f"{source}: no usable rows left after cleaning "
             f"({'; '.join(f'{n} rows: {r}' for _, r, n in dq.row_counts())})")
-    dq.rows_used = len(out)
-    dq.customers = int(out["customer"].nunique())
-    if dq.customers < min_customers:
+    dq.rows_used, dq.customers = int(rows), int(customers)
+    if customers < min_customers:
         raise TabularInputError(
-            f"{source}: only one customer ({out['customer'].iloc[0]!r}) in the usable rows; "
+            f"{source}: only one customer ({first!r}) in the usable rows; "
             "segmentation needs at least two (check columns.customer)")
-    return out, dq
 
 
 def check_dropped_share(dropped: int, total: int, reader: ReaderOptions, source: str,
@@ -198,7 +205,7 @@ def check_dropped_share(dropped: int, total: int, reader: ReaderOptions, source:
             "columns.*/reader.* settings, or raise reader.max_dropped_share to drop them")
 
 
-def _check_policy(key: str, value: str, allowed: Sequence[str]) -> None:
+def check_policy(key: str, value: str, allowed: Sequence[str]) -> None:
     if value not in allowed:
         raise TabularInputError(f"{key} must be one of {tuple(allowed)}, not {value!r}")
 
@@ -207,11 +214,19 @@ def _all_text(values: pd.Series, parsed: pd.Series, column: str, source: str,
               what: str) -> None:
     """A column whose every non-empty value fails to parse holds text: say so, by name."""
     given = values.notna().to_numpy()
-    if not given.any():
+    examples = values[given].head(3).tolist()
+    check_text_column(int(given.sum()), int(parsed.notna().to_numpy()[given].sum()), examples,
+                      column, source, what)
+
+
+def check_text_column(given: int, parsed: int, examples: Sequence[Any], column: str,
+                      source: str, what: str) -> None:
+    """Refuse a column with no values, or whose ``given`` values all fail to parse (none of
+    them ``parsed``): the wrong column is mapped. Shared by both engines."""
+    if not given:
         raise TabularInputError(f"{source}: column '{column}' has no values (every entry is "
                                 "empty or a missing-value marker such as NA)")
-    if given.any() and parsed.isna().to_numpy()[given].all():
-        examples = values[given].head(3).tolist()
+    if not parsed:
         raise TabularInputError(
             f"{source}: column '{column}' holds text, not {what} (e.g. "
             f"{', '.join(repr(v) for v in examples)}); map the right column with "
@@ -235,11 +250,11 @@ def _parsed_rows(frame: pd.DataFrame, columns: ColumnMap, source: str, strict: b
     bad_date = dates.isna().to_numpy() & ~no_customer
     bad_amount = ((amounts.isna() | ~np.isfinite(amounts.fillna(0.0))).to_numpy()
                   & ~no_customer & ~bad_date)
-    _bad_rows(int(no_customer.sum()), total, "no customer id", source, strict, dq)
+    bad_rows(int(no_customer.sum()), total, "no customer id", source, strict, dq)
     fmt = f" with date_format {columns.date_format!r}" if columns.date_format else ""
-    _bad_rows(int(bad_date.sum()), total, f"unparseable dates{fmt} in column '{columns.date}'",
+    bad_rows(int(bad_date.sum()), total, f"unparseable dates{fmt} in column '{columns.date}'",
               source, strict, dq, frame[columns.date][bad_date].head(3).tolist())
-    _bad_rows(int(bad_amount.sum()), total, f"unparseable amounts in column '{columns.amount}'",
+    bad_rows(int(bad_amount.sum()), total, f"unparseable amounts in column '{columns.amount}'",
               source, strict, dq, frame[columns.amount][bad_amount].head(3).tolist())
     keep = ~(no_customer | bad_date | bad_amount)
     check_dropped_share(int((~keep).sum()), total, reader, source, dq)
@@ -280,32 +295,48 @@ def _handle_duplicates(out: pd.DataFrame, duplicates: str, strict: bool,
     if duplicates == "keep":
         return out
     dup = duplicate_rows(out)
-    n_dup = int(dup.sum())
-    if n_dup and (duplicates == "error" or strict):
+    if drop_duplicates(int(dup.sum()), duplicates, strict, expected, source, dq):
+        out = out[~dup].reset_index(drop=True)
+    return out
+
+
+def drop_duplicates(n_dup: int, duplicates: str, strict: bool, expected: Sequence[str],
+                    source: str, dq: DataQuality) -> bool:
+    """Whether to drop the ``n_dup`` duplicate rows (counted in ``dq``); refuses them under
+    ``duplicates=error`` or ``strict``. Shared by both engines."""
+    if not n_dup or duplicates == "keep":
+        return False
+    if duplicates == "error" or strict:
         raise TabularInputError(
             f"{source}: {n_dup} duplicate rows (identical in {list(expected)}); set "
             "duplicates=drop to drop them or duplicates=keep if they are real repeat orders")
-    if n_dup:
-        dq.drop("duplicate rows (duplicates=drop)", n_dup)
-        out = out[~dup].reset_index(drop=True)
-    return out
+    dq.drop("duplicate rows (duplicates=drop)", n_dup)
+    return True
 
 
 def _handle_returns(out: pd.DataFrame, returns: str, source: str,
                     dq: DataQuality) -> pd.DataFrame:
     negative = out["amount"].to_numpy() < 0
-    n_neg = int(negative.sum())
+    if drop_returns(int(negative.sum()), returns, source, dq):
+        return out[~negative].reset_index(drop=True)
+    return out
+
+
+def drop_returns(n_neg: int, returns: str, source: str, dq: DataQuality) -> bool:
+    """Whether to drop the ``n_neg`` rows with negative amounts (``returns=drop``); counts
+    them as dropped or netted in ``dq``, refuses them under ``returns=error``. Shared by both
+    engines."""
     if not n_neg:
-        return out
+        return False
     if returns == "error":
         raise TabularInputError(
             f"{source}: {n_neg} rows have negative amounts (returns); set returns=net to "
             "subtract them from the customer's revenue or returns=drop to ignore them")
     if returns == "drop":
         dq.drop("negative amounts (returns; returns=drop)", n_neg)
-        return out[~negative].reset_index(drop=True)
+        return True
     dq.adjust("negative amounts netted against revenue as returns (returns=net)", n_neg)
-    return out
+    return False
 
 
 def duplicate_rows(frame: pd.DataFrame) -> np.ndarray:
@@ -350,14 +381,14 @@ def clean_customers(
     total = len(frame)
     ids = frame[columns.customer]
     no_id = ids.isna().to_numpy()
-    _bad_rows(int(no_id.sum()), total, "no customer id", source, strict, dq)
+    bad_rows(int(no_id.sum()), total, "no customer id", source, strict, dq)
     keep = ~no_id
     numeric = {}
     for col in numeric_columns:
         values = parse_amounts(frame[col], reader.decimal, reader.thousands)
         _all_text(frame[col], values, col, source, "numbers")
         bad = (values.isna() & frame[col].notna()).to_numpy() | ~np.isfinite(values.fillna(0.0))
-        _bad_rows(int(bad.sum()), total, f"unparseable numbers in column '{col}'", source,
+        bad_rows(int(bad.sum()), total, f"unparseable numbers in column '{col}'", source,
                   strict, dq, frame[col][bad].head(3).tolist())
         keep &= ~bad
         numeric[col] = values

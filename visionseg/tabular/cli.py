@@ -19,7 +19,7 @@ from threadpoolctl import threadpool_limits
 from visionseg.io import atomic_path, write_csv, write_text
 from visionseg.tabular.config import load_config, run_cli
 from visionseg.tabular.errors import TabularInputError
-from visionseg.tabular.pipeline import fit_segmentation
+from visionseg.tabular.fit import fit_segmentation
 from visionseg.tabular.results import FitResult
 
 log = logging.getLogger("visionseg.tabular")

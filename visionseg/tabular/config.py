@@ -112,6 +112,19 @@ def check_k(cfg: Mapping[str, Any]) -> None:
         raise TabularInputError(f"k={value!r} is out of range: a segmentation needs k >= 2")
 
 
+def parse_k(value: Any) -> int | None:
+    """``k=auto`` -> None, else a whole number of at least 2."""
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return None
+    try:
+        k = int(value)
+    except (TypeError, ValueError):
+        raise TabularInputError(f"k must be 'auto' or a whole number, not {value!r}") from None
+    if k < 2:
+        raise TabularInputError(f"k={k}: a segmentation needs at least 2 segments")
+    return k
+
+
 def check_winsorize(cfg: Mapping[str, Any]) -> None:
     """``preprocess.winsorize`` is null or ``[low, high]`` quantiles with 0 <= low < high <= 1;
     an inverted range would clip every customer to one value."""

@@ -1,9 +1,8 @@
 """Drift between a model's training customers and today's: population stability index.
 
-PSI = sum over bins of (a - e) * ln(a / e), with e and a the expected (reference) and actual
-shares of each bin; bins are the reference's deciles. Common reading: below 0.1 stable,
-0.1 to 0.25 moderate shift, above 0.25 a significant shift (retrain). Identical samples
-give exactly 0.
+The PSI is :mod:`visionseg.core.psi` (the line monitor's too), on the training customers'
+deciles. Common reading: below 0.1 stable, 0.1 to 0.25 moderate shift, above 0.25 a
+significant shift (retrain). Identical samples give exactly 0.
 """
 
 from __future__ import annotations
@@ -14,38 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-EPSILON = 1e-4
-
-
-def psi_from_shares(expected: np.ndarray, actual: np.ndarray) -> float:
-    """PSI of two share vectors over the same bins (empty bins floored at 1e-4)."""
-    e = np.maximum(np.asarray(expected, dtype="float64"), EPSILON)
-    a = np.maximum(np.asarray(actual, dtype="float64"), EPSILON)
-    return float(np.sum((a - e) * np.log(a / e)))
-
-
-def bin_edges(reference: np.ndarray, bins: int = 10) -> np.ndarray:
-    """Interior quantile edges of the reference (duplicates removed, so ties share a bin)."""
-    values = np.asarray(reference, dtype="float64")
-    values = values[np.isfinite(values)]
-    if len(values) == 0:
-        return np.zeros(0)
-    return np.unique(np.quantile(values, np.linspace(0, 1, bins + 1)[1:-1]))
-
-
-def bin_shares(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Share of finite ``values`` in each bin defined by ``edges`` (right-closed)."""
-    values = np.asarray(values, dtype="float64")
-    values = values[np.isfinite(values)]
-    counts = np.bincount(np.searchsorted(edges, values, side="left"), minlength=len(edges) + 1)
-    return counts / max(len(values), 1)
-
-
-def psi(expected: np.ndarray, actual: np.ndarray, bins: int = 10) -> float:
-    """PSI of ``actual`` against ``expected`` on the expected sample's decile bins."""
-    edges = bin_edges(expected, bins)
-    return psi_from_shares(bin_shares(expected, edges), bin_shares(actual, edges))
-
+from visionseg.core.psi import bin_shares, psi, quantile_edges
 
 MODERATE, SIGNIFICANT = 0.1, 0.25
 
@@ -60,7 +28,7 @@ def level(value: float) -> str:
 
 
 @dataclass
-class DriftReference:
+class SegmentDriftReference:
     """What a fitted model remembers of its training customers to measure drift later."""
 
     edges: dict[str, np.ndarray] = field(default_factory=dict)
@@ -71,14 +39,14 @@ class DriftReference:
 
     @classmethod
     def from_data(cls, features: pd.DataFrame, segments: np.ndarray,
-                  confidence: np.ndarray | None = None, bins: int = 10) -> DriftReference:
+                  confidence: np.ndarray | None = None, bins: int = 10) -> SegmentDriftReference:
         ref = cls()
         if confidence is not None and len(confidence):
             ref.mean_confidence = float(np.mean(confidence))
         for col in features.columns:
             if pd.api.types.is_numeric_dtype(features[col]):
                 values = features[col].to_numpy(dtype="float64")
-                ref.edges[col] = bin_edges(values, bins)
+                ref.edges[col] = quantile_edges(values, bins)
                 ref.shares[col] = bin_shares(values, ref.edges[col])
         ids, counts = np.unique(segments, return_counts=True)
         ref.segment_shares = {int(i): float(c / len(segments)) for i, c in zip(ids, counts,
@@ -90,8 +58,8 @@ class DriftReference:
         rows = []
         for col, edges in self.edges.items():
             if col in features:
-                value = psi_from_shares(self.shares[col],
-                                        bin_shares(features[col].to_numpy(dtype="float64"), edges))
+                current = bin_shares(features[col].to_numpy(dtype="float64"), edges)
+                value = psi(self.shares[col], current)
                 rows.append({"feature": col, "psi": value, "level": level(value)})
         return pd.DataFrame(rows, columns=["feature", "psi", "level"])
 
@@ -106,7 +74,7 @@ class DriftReference:
             "reference_share": [self.segment_shares.get(k, 0.0) for k in keys],
             "current_share": [current.get(k, 0.0) for k in keys],
         })
-        return psi_from_shares(table["reference_share"], table["current_share"]), table
+        return psi(table["reference_share"], table["current_share"]), table
 
 
 @dataclass
@@ -158,7 +126,7 @@ class DriftFindings:
                 "feature drift (PSI >= 0.1): " + (", ".join(shifted) or "none")]
 
 
-def findings(reference: DriftReference, features: pd.DataFrame, segments: np.ndarray,
+def findings(reference: SegmentDriftReference, features: pd.DataFrame, segments: np.ndarray,
              confidence: np.ndarray, silhouette: float, source: str,
              reference_date: str | None) -> DriftFindings:
     """Compare one scored period with the training customers."""

@@ -6,6 +6,7 @@ wrong; parsing never raises on a bad value (it becomes NaT/NaN for the cleaner t
 
 from __future__ import annotations
 
+import codecs
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -56,6 +57,8 @@ def read_table(path: str | Path, options: ReaderOptions) -> pd.DataFrame:
     fmt = options.format
     if fmt == "auto":
         fmt = "parquet" if path.suffix.lower() in PARQUET_SUFFIXES else "csv"
+    if fmt == "csv":
+        check_encoding(options.encoding)
     try:
         if fmt == "parquet":
             frame = pd.read_parquet(path)
@@ -87,15 +90,31 @@ def read_table(path: str | Path, options: ReaderOptions) -> pd.DataFrame:
     return frame
 
 
-def encoding_message(path: Path, encoding: str, exc: UnicodeDecodeError) -> str:
+def encoding_message(path: Path, encoding: str, exc: UnicodeDecodeError | None = None) -> str:
     """One line naming the file, the first line that does not decode, and the setting to
-    change: pandas' own message gives a byte offset in some buffer, which helps nobody."""
-    line, byte = _first_bad_line(path, encoding)
-    where = f"line {line} (byte 0x{byte:02x})" if line else f"byte 0x{exc.object[exc.start]:02x}"
+    change: pandas' own message gives a byte offset in some buffer, which helps nobody.
+    ``exc`` (pandas' error) names the byte when no single line fails (both engines)."""
+    line, byte = _first_bad_line(Path(path), encoding)
+    where = (f"line {line} (byte 0x{byte:02x})" if line or exc is None
+             else f"byte 0x{exc.object[exc.start]:02x}")
     hint = ("reader.encoding=latin-1" if encoding.lower().replace("_", "-") in ("utf-8", "utf8")
             else "reader.encoding=utf-8 or reader.encoding=latin-1")
     return (f"{path}: {where} is not valid {encoding} text (reader.encoding={encoding}); "
             f"set {hint} if the file was written in that encoding")
+
+
+def check_encoding(encoding: str) -> str:
+    """The codec's canonical Python name; one line for a name Python does not know."""
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError:
+        raise TabularInputError(f"reader.encoding={encoding} is not a known text encoding "
+                                "(e.g. utf-8, latin-1, cp1252)") from None
+
+
+def first_bad_line(path: str | Path, encoding: str) -> int:
+    """The number of the first line of ``path`` that does not decode (0: all do)."""
+    return _first_bad_line(Path(path), encoding)[0]
 
 
 def _first_bad_line(path: Path, encoding: str) -> tuple[int, int]:

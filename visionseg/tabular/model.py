@@ -26,7 +26,7 @@ from visionseg.tabular.cleaning import (
     clean_customers,
     clean_transactions,
 )
-from visionseg.tabular.drift import DriftReference
+from visionseg.tabular.drift import SegmentDriftReference
 from visionseg.tabular.errors import TabularInputError
 from visionseg.tabular.extra_features import (
     ExtraColumns,
@@ -44,7 +44,9 @@ from visionseg.tabular.naming import NOISE_NAME, SegmentName
 from visionseg.tabular.preprocess import Preprocessor
 
 log = logging.getLogger(__name__)
-MODEL_FORMAT = 2
+#: 3: scikit-learn-style clusterers (parameters as given, learned state with ``_``) and the
+#: drift reference renamed SegmentDriftReference; files of format 2 are refused (refit).
+MODEL_FORMAT = 3
 VERSIONED = ("visionseg", "numpy", "pandas", "scikit-learn", "scipy", "kmodes", "gower", "torch")
 
 
@@ -97,7 +99,7 @@ class SegmentationModel:
     clusterer: Clusterer
     label_map: dict[int, int]
     names: dict[int, SegmentName]
-    drift: DriftReference
+    drift: SegmentDriftReference
     extra: ExtraColumns = field(default_factory=ExtraColumns)
     customer_table: dict[str, Any] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)

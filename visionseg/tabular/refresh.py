@@ -18,8 +18,9 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
+from visionseg.core.psi import psi
 from visionseg.tabular.algorithms.base import NOISE, apply_mapping
-from visionseg.tabular.drift import level, psi_from_shares
+from visionseg.tabular.drift import level
 from visionseg.tabular.model import SegmentationModel
 
 
@@ -105,7 +106,7 @@ def compare_with_previous(previous: SegmentationModel, features: pd.DataFrame,
     })
     return Refresh(
         previous=previous, mapping=mapping, shares=shares,
-        psi_customers=psi_from_shares(shares["training_share"], shares["old_model_today"]),
-        psi_model=psi_from_shares(shares["old_model_today"], shares["new_model_today"]),
+        psi_customers=psi(shares["training_share"], shares["old_model_today"]),
+        psi_model=psi(shares["old_model_today"], shares["new_model_today"]),
         agreement=float(np.mean(old_today == new_today)),
         feature_drift=previous.drift.feature_drift(features))

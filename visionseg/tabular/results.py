@@ -1,4 +1,4 @@
-"""What one fit produced, handed from the pipeline to the output files and the report."""
+"""What one fit produced, handed from either engine to the output files and the report."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from omegaconf import DictConfig
 from visionseg.core.tiling import TileSettings
 from visionseg.core.verdict import PartRule
 from visionseg.evaluation.settings import EvalSettings
-from visionseg.models.checkpoint import load_method
+from visionseg.export.loader import load, rule_for_run
 from visionseg.registry import build_baselines, build_chains, names, to_plain
 from visionseg.report.pipeline import evaluate_and_report
 
@@ -32,14 +32,9 @@ def evaluate_checkpoint(
     split = "test" if "test" in datamodule.splits else "val"
     samples = datamodule.splits[split]
     tile = TileSettings.from_dict(to_plain(cfg.tile))
-    method = load_method(
-        checkpoint,
-        device="auto",
-        name="trained",
-        tile_size=tile.size,
-        tile_overlap=tile.overlap,
-        batch_size=cfg.evaluation.batch_size,
-    )
+    loaded = load(checkpoint, device="auto", name="trained",
+                  batch_size=cfg.evaluation.batch_size, **tile.method_kwargs())
+    method = loaded.method
     baselines = build_baselines(names(cfg.evaluation.baselines), method.classes)
     chain_names = names(cfg.evaluation.chains) or ["none"]
     results = evaluate_and_report(
@@ -52,7 +47,7 @@ def evaluate_checkpoint(
         train_samples=datamodule.splits["train"] if baselines else None,
         title=f"visionseg training run {output_dir.name}",
         context={"split": split, "data_root": str(datamodule.root), "checkpoint": str(checkpoint)},
-        rule=PartRule.from_dict(to_plain(cfg.decision)),
+        rule=rule_for_run([loaded], PartRule.from_dict(to_plain(cfg.decision)), False).rule,
     )
     entry = results.entry(method.name, chain_names[0])
     return {**entry.to_json(), "split": split, "images": len(samples),

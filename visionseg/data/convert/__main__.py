@@ -11,6 +11,7 @@ import argparse
 import logging
 import sys
 
+from visionseg.core.errors import exit_code
 from visionseg.data.convert import (
     LayoutOptions,
     convert_classfolders,
@@ -21,7 +22,6 @@ from visionseg.data.convert import (
 from visionseg.data.convert.layouts import DEFAULT_THRESHOLD, SPLIT_FILE
 from visionseg.data.convert.split import DEFAULT_FRACTIONS, parse_fractions
 from visionseg.data.folder import DatasetError
-from visionseg.io.images import ImageReadError
 
 LAYOUTS = ("classfolders", "mvtec")
 #: Options that apply to some formats only.
@@ -66,26 +66,29 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m visionseg.data.convert``; returns the exit code (2 with one
+    ``error:`` line on bad input)."""
     args = parse(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
+    return exit_code(lambda: convert(args), ValueError, OSError)
+
+
+def convert(args: argparse.Namespace) -> int:
+    """Check the options against the format, convert, and print what was written."""
     classes = [c.strip() for c in args.classes.split(",")] if args.classes else None
-    try:
-        if args.images and args.format != "coco":
-            raise DatasetError("--images applies to COCO only (LabelMe files name their image)")
-        for option, formats in _ONLY.items():
-            if getattr(args, option) not in (None, False) and args.format not in formats:
-                raise DatasetError(f"--{option.replace('_', '-')} applies to "
-                                   f"{' and '.join(formats)} only")
-        if args.format in LAYOUTS:
-            return convert_layout(args, classes)
-        split = args.split or "train"
-        if args.format == "coco":
-            summary = convert_coco(args.src, args.root, split, classes, args.images)
-        else:
-            summary = convert_labelme(args.src, args.root, split, classes)
-    except (DatasetError, ImageReadError, ValueError, OSError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    if args.images and args.format != "coco":
+        raise DatasetError("--images applies to COCO only (LabelMe files name their image)")
+    for option, formats in _ONLY.items():
+        if getattr(args, option) not in (None, False) and args.format not in formats:
+            raise DatasetError(f"--{option.replace('_', '-')} applies to "
+                               f"{' and '.join(formats)} only")
+    if args.format in LAYOUTS:
+        return convert_layout(args, classes)
+    split = args.split or "train"
+    if args.format == "coco":
+        summary = convert_coco(args.src, args.root, split, classes, args.images)
+    else:
+        summary = convert_labelme(args.src, args.root, split, classes)
     print(f"{summary.images} image(s), {summary.instances} instance(s) written to "
           f"{summary.root / summary.split}; {len(summary.dropped)} zero-area instance(s) dropped")
     print(f"classes: {summary.classes}")

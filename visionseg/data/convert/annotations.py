@@ -31,7 +31,7 @@ MAX_INSTANCES = np.iinfo(np.uint16).max
 
 
 @dataclass
-class Region:
+class Annotation:
     """One annotated object: polygons (flat ``x0, y0, x1, y1, ...`` lists) or a COCO RLE.
 
     ``ref`` names it within its image (``"annotation 7"``), ``where`` in messages (file,
@@ -50,14 +50,14 @@ class Region:
 
 @dataclass
 class AnnotatedImage:
-    """An image and its regions, as read from an annotation file."""
+    """An image and its annotations, as read from an annotation file."""
 
     name: str
     width: int
     height: int
     source: Path | None
     origin: str
-    regions: list[Region] = field(default_factory=list)
+    annotations: list[Annotation] = field(default_factory=list)
     image_data: bytes | None = None
 
 
@@ -124,8 +124,8 @@ def rle_problem(rle: Mapping, width: int, height: int) -> str | None:
     return None
 
 
-def region_mask(region: Region, width: int, height: int) -> np.ndarray:
-    """Boolean ``height x width`` mask of a (validated) region."""
+def annotation_mask(region: Annotation, width: int, height: int) -> np.ndarray:
+    """Boolean ``height x width`` mask of a (validated) annotation."""
     if region.rle is not None:
         rle = region.rle
         if isinstance(rle["counts"], list):
@@ -139,13 +139,13 @@ def region_mask(region: Region, width: int, height: int) -> np.ndarray:
 
 
 def class_problems(images: Sequence[AnnotatedImage], class_ids: Mapping[str, int]) -> list[str]:
-    """One message per region whose label is not a known defect class."""
+    """One message per annotation whose label is not a known defect class."""
     known = [name for name, i in sorted(class_ids.items(), key=lambda kv: kv[1]) if i > 0]
     return [
         f"{region.where or region.ref}: unknown category name '{region.label}' "
         f"(classes: {', '.join(known)})"
         for image in images
-        for region in image.regions
+        for region in image.annotations
         if class_ids.get(region.label, 0) <= 0
     ]
 
@@ -157,8 +157,8 @@ def rasterize(image: AnnotatedImage, class_ids: Mapping[str, int]) -> Rasterized
     labels = np.zeros(shape, np.uint16)
     objects: list[tuple[str, int, np.ndarray]] = []
     groups: dict[object, int] = {}
-    for region in image.regions:
-        binary = region_mask(region, image.width, image.height)
+    for region in image.annotations:
+        binary = annotation_mask(region, image.width, image.height)
         if region.crowd:
             semantic[binary] = IGNORE_INDEX
             continue

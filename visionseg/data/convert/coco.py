@@ -15,7 +15,7 @@ from typing import Any
 
 from visionseg.data.convert.annotations import (
     AnnotatedImage,
-    Region,
+    Annotation,
     box_problem,
     polygon_problem,
     rle_problem,
@@ -123,7 +123,7 @@ def _annotation(
     if category is None:
         problems.append(f"{where}: unknown category id {ann['category_id']}")
         return
-    region = Region(ref=ref, label=category, where=where, crowd=bool(ann.get("iscrowd", 0)))
+    region = Annotation(ref=ref, label=category, where=where, crowd=bool(ann.get("iscrowd", 0)))
     segmentation = ann["segmentation"]
     if isinstance(segmentation, Mapping):
         problem = rle_problem(segmentation, image.width, image.height)
@@ -140,7 +140,7 @@ def _annotation(
     if problem:
         problems.append(f"{where}: {problem}")
         return
-    image.regions.append(region)
+    image.annotations.append(region)
 
 
 def _int(value: Any) -> int | None:

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from visionseg.data.convert.annotations import AnnotatedImage, Region, polygon_problem
+from visionseg.data.convert.annotations import AnnotatedImage, Annotation, polygon_problem
 from visionseg.data.convert.coco import load_json
 
 FILE_KEYS = ("shapes", "imagePath", "imageHeight", "imageWidth")
@@ -38,7 +38,7 @@ def read_labelme(paths: Iterable[Path]) -> tuple[list[AnnotatedImage], list[str]
         image = read_labelme_file(Path(path), problems)
         if image is not None:
             images.append(image)
-            labels.update(dict.fromkeys(r.label for r in image.regions))
+            labels.update(dict.fromkeys(r.label for r in image.annotations))
     return images, list(labels), problems
 
 
@@ -79,11 +79,11 @@ def read_labelme_file(path: Path, problems: list[str]) -> AnnotatedImage | None:
             problems.append(f"{path}: {problem}")
         elif region is not None:
             region.where = f"{path}: {region.ref}"
-            image.regions.append(region)
+            image.annotations.append(region)
     return image
 
 
-def _shape(index: int, shape: Any, width: int, height: int) -> tuple[Region | None, str | None]:
+def _shape(index: int, shape: Any, width: int, height: int) -> tuple[Annotation | None, str | None]:
     if not isinstance(shape, Mapping):
         return None, f"shape {index}: not an object"
     label = shape.get("label")
@@ -116,4 +116,4 @@ def _shape(index: int, shape: Any, width: int, height: int) -> tuple[Region | No
     problem = polygon_problem(flat, width, height)
     if problem:
         return None, f"{ref}: {problem}"
-    return Region(ref=ref, label=str(label), polygons=[flat], group=shape.get("group_id")), None
+    return Annotation(ref=ref, label=str(label), polygons=[flat], group=shape.get("group_id")), None

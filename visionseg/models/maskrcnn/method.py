@@ -22,6 +22,7 @@ from visionseg.core.instance_merge import (
     merge_across_seams,
     paint_instances,
 )
+from visionseg.core.model_card import ModelCard
 from visionseg.core.network import NetworkMethod
 from visionseg.core.prediction import Prediction
 from visionseg.core.tiling import tile_starts
@@ -54,13 +55,17 @@ class MaskRCNNMethod(NetworkMethod):
         device: str = "auto",
         tile_size: int | None = 512,
         tile_overlap: int = 64,
+        max_whole_pixels: int | None = None,
         batch_size: int = 4,
         score_threshold: float = 0.5,
         mask_threshold: float = 0.5,
         merge_overlap: float = 0.5,
-        amp: bool = True,
+        precision: str = "auto",
+        card: ModelCard | None = None,
     ) -> None:
-        super().__init__(net, classes, name, device, tile_size, tile_overlap, batch_size, amp)
+        super().__init__(net, classes, name, device, tile_size, tile_overlap, batch_size, precision,
+                         max_whole_pixels)
+        self.card = card
         self.score_threshold = check_fraction("score_threshold", score_threshold)
         self.mask_threshold = check_fraction("mask_threshold", mask_threshold)
         self.merge_overlap = merge_overlap

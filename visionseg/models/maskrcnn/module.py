@@ -20,18 +20,15 @@ from torchmetrics.classification import MulticlassConfusionMatrix
 from visionseg.core.checks import check_fraction
 from visionseg.core.errors import ConfigError
 from visionseg.core.instance_merge import paint_instances
+from visionseg.core.model_card import ModelCard
 from visionseg.core.prediction import Instances
 from visionseg.data.folder import IGNORE_INDEX
 from visionseg.metrics.confusion import summarize_confusion
 from visionseg.metrics.instances import CocoSet, coco_mask_ap
+from visionseg.models.checkpoint import module_card, put_card
 from visionseg.models.maskrcnn.method import MaskRCNNMethod, detections_from_output
 from visionseg.models.maskrcnn.network import COCO_ANCHORS, InstanceSegmenter
-from visionseg.models.optim import (
-    check_optimizer,
-    checkpoint_meta,
-    configure_optimizers,
-    submodule_state,
-)
+from visionseg.models.optim import check_optimizer, configure_optimizers, submodule_state
 from visionseg.models.smp.module import plain
 from visionseg.models.smp.network import IMAGENET_MEAN, IMAGENET_STD
 
@@ -49,7 +46,7 @@ class MaskRCNNModule(L.LightningModule):
     """
 
     #: The Method a checkpoint of this module loads as; its parameters are the settings
-    #: ``load_method`` accepts (anything else does not apply to this model).
+    #: ``visionseg.export.loader.load`` accepts (anything else does not apply to this model).
     method_class = MaskRCNNMethod
 
     def __init__(
@@ -174,22 +171,22 @@ class MaskRCNNModule(L.LightningModule):
 
     @classmethod
     def method_from_checkpoint(
-        cls, checkpoint: dict, device: str = "auto", **kwargs: Any
+        cls, card: ModelCard, state_dict: dict, device: str = "auto", **kwargs: Any
     ) -> MaskRCNNMethod:
-        """Rebuild the network from a checkpoint (no weight download) as a Method."""
-        meta = checkpoint["visionseg"]
-        net = InstanceSegmenter.from_config(meta["net"])
-        net.load_state_dict(submodule_state(checkpoint))
-        kwargs.setdefault("score_threshold", meta["score_threshold"])
-        kwargs.setdefault("mask_threshold", meta["mask_threshold"])
-        return MaskRCNNMethod(net, meta["classes"], device=device, **kwargs)
+        """Rebuild the network of ``card`` with a checkpoint's weights (no weight download)
+        as a Method carrying the card; its thresholds start from the card's."""
+        net = InstanceSegmenter.from_config(card.net)
+        net.load_state_dict(submodule_state({"state_dict": state_dict}))
+        for key, value in card.method_settings.items():
+            kwargs.setdefault(key, value)
+        return MaskRCNNMethod(net, card.classes, device=device, card=card, **kwargs)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        checkpoint["visionseg"] = checkpoint_meta(
+        put_card(checkpoint, module_card(
             self,
             score_threshold=self.hparams.score_threshold,
             mask_threshold=self.hparams.mask_threshold,
-        )
+        ))
 
 
 def target_instances(target: dict[str, torch.Tensor], height: int, width: int) -> Instances:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from visionseg.core.model_card import ModelCard
 from visionseg.core.network import NetworkMethod
 from visionseg.core.prediction import Prediction
 from visionseg.core.tiling import predict_tiled
@@ -20,7 +21,8 @@ class SegmenterMethod(NetworkMethod):
     :func:`predict_tiled`. Full probabilities are kept only while they take at most
     ``max_probs_bytes``; beyond that the prediction carries mask and confidence only.
     The network runs in channels-last memory (measured 1.4-1.5x faster on CPU than the
-    default layout, and the fast layout for GPU tensor cores), in bf16 autocast on CUDA.
+    default layout, and the fast layout for GPU tensor cores), in bf16 autocast on CUDA
+    (and on CPU with ``precision=bf16``).
     ``flip_tta`` averages the probabilities of the image and its horizontal and vertical
     mirror images (test-time augmentation: three network passes instead of one; see
     docs/thin_defects.md for what it buys on thin defects).
@@ -34,12 +36,16 @@ class SegmenterMethod(NetworkMethod):
         device: str = "auto",
         tile_size: int | None = 512,
         tile_overlap: int = 64,
+        max_whole_pixels: int | None = None,
         batch_size: int = 4,
         max_probs_bytes: int = 1 << 30,
-        amp: bool = True,
+        precision: str = "auto",
         flip_tta: bool = False,
+        card: ModelCard | None = None,
     ) -> None:
-        super().__init__(net, classes, name, device, tile_size, tile_overlap, batch_size, amp)
+        super().__init__(net, classes, name, device, tile_size, tile_overlap, batch_size, precision,
+                         max_whole_pixels)
+        self.card = card
         self.net = self.net.to(memory_format=torch.channels_last)
         self.max_probs_bytes = max_probs_bytes
         self.flip_tta = bool(flip_tta)

@@ -17,14 +17,11 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from torchmetrics.classification import MulticlassConfusionMatrix
 
+from visionseg.core.model_card import ModelCard
 from visionseg.data.folder import IGNORE_INDEX
 from visionseg.metrics.confusion import summarize_confusion
-from visionseg.models.optim import (
-    check_optimizer,
-    checkpoint_meta,
-    configure_optimizers,
-    submodule_state,
-)
+from visionseg.models.checkpoint import module_card, put_card
+from visionseg.models.optim import check_optimizer, configure_optimizers, submodule_state
 from visionseg.models.smp.method import SegmenterMethod
 from visionseg.models.smp.network import IMAGENET_MEAN, IMAGENET_STD, Segmenter
 from visionseg.models.smp.warm_start import warm_start
@@ -50,7 +47,7 @@ class SegmentationModule(L.LightningModule):
     """
 
     #: The Method a checkpoint of this module loads as; its parameters are the settings
-    #: ``load_method`` accepts (anything else does not apply to this model).
+    #: ``visionseg.export.loader.load`` accepts (anything else does not apply to this model).
     method_class = SegmenterMethod
 
     def __init__(
@@ -169,22 +166,17 @@ class SegmentationModule(L.LightningModule):
 
     @classmethod
     def method_from_checkpoint(
-        cls, checkpoint: dict, device: str = "auto", **kwargs: Any
+        cls, card: ModelCard, state_dict: dict, device: str = "auto", **kwargs: Any
     ) -> SegmenterMethod:
-        """Rebuild the network from a checkpoint (no weight download) as a Method."""
-        meta = checkpoint["visionseg"]
-        net_cfg = {k: v for k, v in meta["net"].items() if k != "encoder_weights"}
+        """Rebuild the network of ``card`` with a checkpoint's weights (no weight download)
+        as a Method carrying the card."""
+        net_cfg = {k: v for k, v in card.net.items() if k != "encoder_weights"}
         net = Segmenter(encoder_weights=None, **net_cfg)
-        net.load_state_dict(submodule_state(checkpoint))
-        return SegmenterMethod(net, meta["classes"], device=device, **kwargs)
-
-    def as_method(self, **kwargs: Any) -> SegmenterMethod:
-        """This module's current network as a Method (shares its weights)."""
-        kwargs.setdefault("device", str(self.device))
-        return SegmenterMethod(self.net, self.classes, **kwargs)
+        net.load_state_dict(submodule_state({"state_dict": state_dict}))
+        return SegmenterMethod(net, card.classes, device=device, card=card, **kwargs)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        checkpoint["visionseg"] = checkpoint_meta(self)
+        put_card(checkpoint, module_card(self))
 
 
 def _finite(value: float) -> float:

@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from visionseg.models.checkpoint import card_of
 from visionseg.models.optim import submodule_state
 from visionseg.models.smp.network import WeightsUnavailableError
 
@@ -56,7 +57,7 @@ def _read(path: Path) -> tuple[list[str], dict[str, torch.Tensor]]:
         raise WeightsUnavailableError(f"{path}: model.init_from checkpoint not found")
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-        return list(checkpoint["visionseg"]["classes"]), submodule_state(checkpoint)
+        return list(card_of(checkpoint, path).classes), submodule_state(checkpoint)
     except Exception as err:  # noqa: BLE001 - any unreadable file is the same user error
         raise WeightsUnavailableError(
             f"{path}: not a visionseg segmentation checkpoint ({type(err).__name__}: {err})"

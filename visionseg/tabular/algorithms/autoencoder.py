@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.cluster import KMeans
 
-from visionseg.tabular.algorithms.base import Clusterer, margin_confidence
+from visionseg.tabular.algorithms.base import Clusterer, margin_confidence, positive, whole
 
 
 def _mlp(sizes: Sequence[int], final_activation: bool = False):
@@ -42,12 +42,20 @@ class AutoencoderKMeansClusterer(Clusterer):
                  max_rows: int | None = 100000, on_oversize: str = "sample") -> None:
         super().__init__(n_clusters, random_state, max_rows, on_oversize)
         self.latent_dim = latent_dim
-        self.hidden = tuple(int(h) for h in hidden)
+        self.hidden = hidden
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
         self.n_init = n_init
         self.threads = threads
+
+    def _check_params(self, n: int) -> None:
+        super()._check_params(n)
+        for key in ("latent_dim", "epochs", "batch_size", "n_init", "threads"):
+            whole(key, getattr(self, key), low=1)
+        for size in self.hidden:
+            whole("hidden", size, low=1)
+        positive("lr", self.lr)
 
     def _fit(self, X):
         import torch

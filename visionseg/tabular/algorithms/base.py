@@ -1,20 +1,27 @@
-"""The one small interface every segmentation algorithm follows.
+"""The one small interface every segmentation algorithm follows, in scikit-learn's style.
 
-``fit(X)`` sets ``labels_`` (segment id per row, -1 = noise where the algorithm has noise)
-and ``membership_`` (confidence or membership strength in [0, 1]); ``predict(X)`` and
-``predict_membership(X)`` serve new customers; ``scores()`` gives extra fit criteria (BIC and
-AIC for mixtures). Algorithms whose memory grows as n^2 carry a size guard: above
-``max_rows`` they refuse with a message, or, with ``on_oversize="sample"``, fit on a random
-``max_rows`` customers and assign the others with their own predict rule.
+Each algorithm is a scikit-learn estimator: ``__init__`` stores its parameters unchanged
+(so ``get_params``, ``set_params`` and ``clone`` work), ``fit`` checks them (one
+:class:`TabularInputError` line for a bad value), and everything learned ends in ``_``.
+``fit(X)`` sets ``labels_`` (segment id per row, -1 = noise where the algorithm has noise),
+``membership_`` (confidence or membership strength in [0, 1]) and ``fit_rows_``;
+``predict(X)`` and ``predict_with_membership(X)`` serve new customers (``NotFittedError``
+before ``fit``); ``scores()`` gives extra fit criteria (BIC and AIC for mixtures).
+Algorithms whose memory grows as n^2 carry a size guard: above ``max_rows`` they refuse with
+a message, or, with ``on_oversize="sample"``, fit on a random ``max_rows`` customers and
+assign the others with their own predict rule.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import ClassVar
+from numbers import Integral, Real
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.utils.validation import check_is_fitted
 
 from visionseg.tabular.errors import TabularInputError
 
@@ -22,8 +29,9 @@ NOISE = -1
 OVERSIZE_POLICIES = ("refuse", "sample")
 
 
-class Clusterer(ABC):
-    """Base class: subclasses implement ``_fit`` and ``_predict``.
+class Clusterer(ClusterMixin, BaseEstimator, ABC):
+    """Base class: subclasses implement ``_fit`` and ``_predict`` (and extend
+    ``_check_params`` for their own parameters).
 
     ``mixed_input`` algorithms receive a DataFrame of scaled numerics plus raw categorical
     strings; the others a float matrix. ``sets_k`` is False for algorithms that find the number
@@ -42,42 +50,36 @@ class Clusterer(ABC):
         max_rows: int | None = None,
         on_oversize: str = "refuse",
     ) -> None:
-        if on_oversize not in OVERSIZE_POLICIES:
-            raise TabularInputError(
-                f"algorithm.on_oversize must be one of {OVERSIZE_POLICIES}, not {on_oversize!r}")
-        self.n_clusters = int(n_clusters)
-        self.random_state = int(random_state)
-        self.max_rows = None if max_rows is None else int(max_rows)
+        self.n_clusters = n_clusters
+        self.random_state = random_state
+        self.max_rows = max_rows
         self.on_oversize = on_oversize
-        self.fit_rows_: np.ndarray | None = None
 
-    def fit(self, X: np.ndarray | pd.DataFrame) -> Clusterer:
-        """Fit on ``X`` (all rows, or a guarded sample) and label every row."""
+    def fit(self, X: np.ndarray | pd.DataFrame, y: Any = None) -> Clusterer:
+        """Fit on ``X`` (all rows, or a guarded sample) and label every row; ``y`` is
+        ignored (scikit-learn's signature)."""
         n = len(X)
-        if self.sets_k and not 2 <= self.n_clusters < n:
-            raise TabularInputError(
-                f"k={self.n_clusters} segments asked for {n} customers; k must be at least 2 "
-                f"and below the number of customers")
+        self._check_params(n)
         sample = self._guard(n)
+        self.fit_rows_ = sample
         if sample is None:
-            self.labels_, self.membership_ = self._fit(X)
+            labels, membership = self._fit(X)
         else:
-            self.fit_rows_ = sample
             self._fit(take(X, sample))
-            self.labels_, self.membership_ = self._predict(X)
-        self.labels_ = np.asarray(self.labels_, dtype=np.int64)
-        self.membership_ = np.clip(np.asarray(self.membership_, dtype="float64"), 0.0, 1.0)
+            labels, membership = self._predict(X)
+        self.labels_ = np.asarray(labels, dtype=np.int64)
+        self.membership_ = np.clip(np.asarray(membership, dtype="float64"), 0.0, 1.0)
         return self
 
     def predict(self, X: np.ndarray | pd.DataFrame) -> np.ndarray:
+        """Segment id (raw id space) of each row of ``X``."""
         return self.predict_with_membership(X)[0]
-
-    def predict_membership(self, X: np.ndarray | pd.DataFrame) -> np.ndarray:
-        """Confidence of each row's assignment in [0, 1] (what it means: see the class)."""
-        return self.predict_with_membership(X)[1]
 
     def predict_with_membership(self, X: np.ndarray | pd.DataFrame) -> tuple[np.ndarray,
                                                                              np.ndarray]:
+        """Segment ids and the confidence of each assignment in [0, 1] (its meaning: see
+        the algorithm's class)."""
+        check_is_fitted(self)
         labels, membership = self._predict(X)
         return (np.asarray(labels, dtype=np.int64),
                 np.clip(np.asarray(membership, dtype="float64"), 0.0, 1.0))
@@ -90,7 +92,24 @@ class Clusterer(ABC):
             del model.labels_
 
     def scores(self) -> dict[str, float]:
+        """Extra fit criteria of the last fit (none by default)."""
         return {}
+
+    def _check_params(self, n: int) -> None:
+        """Refuse a bad parameter with one line, before any work (``n``: rows to fit)."""
+        whole("random_state", self.random_state, low=0)
+        if self.on_oversize not in OVERSIZE_POLICIES:
+            raise TabularInputError(f"algorithm.on_oversize must be one of {OVERSIZE_POLICIES}, "
+                                    f"not {self.on_oversize!r}")
+        if self.max_rows is not None:
+            whole("max_rows", self.max_rows, low=2)
+        if not self.sets_k:
+            return  # n_clusters is ignored
+        whole("n_clusters", self.n_clusters, low=2)
+        if not 2 <= self.n_clusters < n:
+            raise TabularInputError(
+                f"k={self.n_clusters} segments asked for {n} customers; k must be at least 2 "
+                f"and below the number of customers")
 
     @abstractmethod
     def _fit(self, X) -> tuple[np.ndarray, np.ndarray]:
@@ -115,6 +134,18 @@ class Clusterer(ABC):
                 "algorithm=minibatch_kmeans for large tables")
         rng = np.random.default_rng(self.random_state)
         return np.sort(rng.choice(n, size=self.max_rows, replace=False))
+
+
+def whole(key: str, value: Any, low: int) -> None:
+    """``algorithm.<key>`` must be a whole number of at least ``low``."""
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
+        raise TabularInputError(f"algorithm.{key}={value!r} must be a whole number >= {low}")
+
+
+def positive(key: str, value: Any) -> None:
+    """``algorithm.<key>`` must be a number above 0."""
+    if isinstance(value, bool) or not isinstance(value, Real) or not value > 0:
+        raise TabularInputError(f"algorithm.{key}={value!r} must be a number above 0")
 
 
 def take(X: np.ndarray | pd.DataFrame, rows: np.ndarray) -> np.ndarray | pd.DataFrame:

@@ -18,7 +18,7 @@ import numpy as np
 from sklearn.cluster import DBSCAN
 from sklearn.neighbors import NearestNeighbors
 
-from visionseg.tabular.algorithms.base import NOISE, Clusterer
+from visionseg.tabular.algorithms.base import NOISE, Clusterer, positive, whole
 from visionseg.tabular.errors import TabularInputError
 
 
@@ -54,12 +54,15 @@ class DBSCANClusterer(Clusterer):
                  min_samples: int | None = None, max_rows: int | None = 20000,
                  on_oversize: str = "refuse") -> None:
         super().__init__(n_clusters, random_state, max_rows, on_oversize)
-        if eps is not None and eps <= 0:
-            raise TabularInputError(f"algorithm.eps={eps} must be positive (or null)")
-        if min_samples is not None and min_samples < 2:
-            raise TabularInputError(f"algorithm.min_samples={min_samples} must be at least 2")
         self.eps = eps
         self.min_samples = min_samples
+
+    def _check_params(self, n: int) -> None:
+        super()._check_params(n)
+        if self.eps is not None:
+            positive("eps", self.eps)
+        if self.min_samples is not None:
+            whole("min_samples", self.min_samples, low=2)
 
     def _fit(self, X):
         X = np.asarray(X, dtype="float64")

@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 from sklearn.cluster import HDBSCAN, SpectralClustering
 
-from visionseg.tabular.algorithms.base import NOISE, Clusterer
+from visionseg.tabular.algorithms.base import NOISE, Clusterer, positive, whole
 from visionseg.tabular.algorithms.neighbours import NeighbourVote
 from visionseg.tabular.errors import TabularInputError
 
@@ -33,6 +33,12 @@ class HDBSCANClusterer(Clusterer):
         self.min_cluster_share = min_cluster_share
         self.min_samples = min_samples
         self.cluster_selection_epsilon = cluster_selection_epsilon
+
+    def _check_params(self, n: int) -> None:
+        super()._check_params(n)
+        positive("min_cluster_share", self.min_cluster_share)
+        if self.min_cluster_size is not None:
+            whole("min_cluster_size", self.min_cluster_size, low=2)
 
     def _fit(self, X):
         size = self.min_cluster_size or max(5, math.ceil(self.min_cluster_share * len(X)))
@@ -68,6 +74,10 @@ class SpectralClusterer(Clusterer):
                  max_rows: int | None = 5000, on_oversize: str = "refuse") -> None:
         super().__init__(n_clusters, random_state, max_rows, on_oversize)
         self.n_neighbors = n_neighbors
+
+    def _check_params(self, n: int) -> None:
+        super()._check_params(n)
+        whole("n_neighbors", self.n_neighbors, low=1)
 
     def _fit(self, X):
         model = SpectralClustering(

@@ -1,4 +1,4 @@
-"""Reading transactions and building the RFM features in Spark, with the pandas arithmetic.
+"""Building the RFM features in Spark, with the pandas arithmetic.
 
 Every feature is computed as :func:`visionseg.tabular.features.build_rfm` computes it:
 days as (reference - timestamp) in seconds / 86,400 (the pandas engine divides microseconds
@@ -13,58 +13,10 @@ from typing import Any
 
 import pandas as pd
 
-from visionseg.tabular.cleaning import ColumnMap
 from visionseg.tabular.errors import TabularInputError
 from visionseg.tabular.features import DAYS_PER_MONTH
-from visionseg.tabular.io import PARQUET_SUFFIXES, SEPARATORS, ReaderOptions
 
 DAY_SECONDS = 86400.0
-
-
-def read_transactions(spark: Any, path: str, reader: ReaderOptions) -> Any:
-    """The raw table as a Spark DataFrame (CSV/text or Parquet, chosen like the pandas engine)."""
-    from pathlib import Path
-
-    if not Path(path).exists():
-        raise TabularInputError(f"{path}: file not found")
-    fmt = reader.format
-    if fmt == "auto":
-        fmt = "parquet" if Path(path).suffix.lower() in PARQUET_SUFFIXES else "csv"
-    if fmt == "parquet":
-        return spark.read.parquet(str(path))
-    sep = SEPARATORS.get(reader.sep, reader.sep)
-    if sep == r"\s+":
-        raise TabularInputError("engine=spark reads delimited text only; reader.sep=whitespace "
-                                "needs engine=pandas")
-    return (spark.read.option("header", str(reader.header).lower()).option("sep", sep)
-            .option("encoding", reader.encoding).csv(str(path)))
-
-
-def clean(frame: Any, columns: ColumnMap, source: str, returns: str) -> Any:
-    """customer, ts (timestamp), amount (decimal 18,4) of the rows that parse."""
-    from pyspark.sql import functions as F
-
-    missing = [c for c in (columns.customer, columns.date, columns.amount)
-               if c not in frame.columns]
-    if missing:
-        raise TabularInputError(f"{source}: missing column(s) {missing}; found "
-                                f"{list(frame.columns)}")
-    if columns.optional or columns.categorical or columns.order:
-        raise TabularInputError("engine=spark builds the RFM features from customer, date and "
-                                "amount only; drop columns.order, columns.categorical and the "
-                                "optional columns, or use engine=pandas")
-    date = F.col(columns.date)
-    ts = (F.to_timestamp(date.cast("string"), columns.date_format.replace("%Y", "yyyy")
-                         .replace("%m", "MM").replace("%d", "dd")) if columns.date_format
-          else F.to_timestamp(date))
-    out = frame.select(F.trim(F.col(columns.customer).cast("string")).alias("customer"),
-                       ts.alias("ts"),
-                       F.col(columns.amount).cast("decimal(18,4)").alias("amount"))
-    out = out.where(F.col("customer").isNotNull() & (F.col("customer") != "")
-                    & F.col("ts").isNotNull() & F.col("amount").isNotNull())
-    if returns == "drop":
-        out = out.where(F.col("amount") >= 0)
-    return out
 
 
 def rfm(tx: Any, reference_date: pd.Timestamp) -> Any:

@@ -6,9 +6,11 @@ customers) runs on the executors through Arrow; K is chosen on a sample with the
 scikit-learn counterpart of the algorithm (K-Means for both K-Means kinds, the Gaussian
 mixture for ``gmm``); Spark MLlib then fits every customer. The fitted centres or mixture
 parameters become a clusterer that scores without Spark. Names, profiles, stability (on a
-sample) and the report are the pandas engine's, on the collected per-customer features.
-Not supported with ``engine=spark``: optional columns, validation windows, late-row
-exclusion and cohorts (the report says so).
+sample) and the model are :func:`visionseg.tabular.finish.finish_fit`, shared with the pandas
+engine (a sibling this module never imports), on the collected per-customer features.
+Reading and cleaning follow the pandas engine's options, counts and refusals
+(:mod:`.reading`, :mod:`.cleaning`). Not supported with ``engine=spark``: optional columns,
+validation windows and cohorts (the report says so).
 """
 
 from __future__ import annotations
@@ -22,16 +24,20 @@ import numpy as np
 import pandas as pd
 
 from visionseg.tabular.algorithms.imported import CentresClusterer, MixtureClusterer
-from visionseg.tabular.cleaning import ColumnMap, DataQuality
+from visionseg.tabular.cleaning import ColumnMap
 from visionseg.tabular.compare import Fitted, clusterer_factory
+from visionseg.tabular.config import parse_k
 from visionseg.tabular.errors import TabularInputError
-from visionseg.tabular.features import FEATURES, Windows
+from visionseg.tabular.feature_set import FeatureSet, chosen_features
+from visionseg.tabular.features import Windows
+from visionseg.tabular.finish import finish_fit
 from visionseg.tabular.io import ReaderOptions
 from visionseg.tabular.k_selection import select_k
-from visionseg.tabular.pipeline import FeatureSet, finish_fit, parse_k
 from visionseg.tabular.preprocess import Preprocessor
 from visionseg.tabular.results import FitResult
 from visionseg.tabular.spark import features as spark_features
+from visionseg.tabular.spark.cleaning import clean_transactions, exclude_late_rows
+from visionseg.tabular.spark.reading import read_transactions
 from visionseg.tabular.spark.session import spark_session
 
 log = logging.getLogger(__name__)
@@ -54,14 +60,13 @@ def spark_feature_set(cfg: Mapping[str, Any]) -> tuple[FeatureSet, Any]:
     spark = spark_session(scfg["master"], scfg["driver_memory"])
     source, reader = str(cfg["input"]), ReaderOptions.from_config(cfg["reader"])
     columns = ColumnMap.from_config(cfg["columns"])
-    raw = spark_features.read_transactions(spark, source, reader)
-    tx = spark_features.clean(raw, columns, source, cfg["returns"])
-    if cfg["duplicates"] == "drop":
-        tx = tx.dropDuplicates()
-    tx = tx.cache()
-    dq = DataQuality(source=source, rows_read=raw.count(), rows_used=tx.count())
-    dq.drop("no customer id, unparseable date or amount, or duplicate (engine=spark counts "
-            "them together)", dq.rows_read - dq.rows_used)
+    raw = read_transactions(spark, source, reader)
+    tx, dq = clean_transactions(raw, columns, source, cfg["returns"], cfg["duplicates"],
+                                bool(cfg["strict"]), reader)
+    if fcfg["reference_date"] is None:
+        tx = exclude_late_rows(tx, cfg["late_rows"]["quantile"],
+                               cfg["late_rows"]["max_gap_days"], bool(cfg["strict"]), source,
+                               dq)
     ref = (pd.Timestamp(fcfg["reference_date"]) if fcfg["reference_date"]
            else spark_features.last_day(tx))
     months = fcfg["observation_months"]
@@ -73,12 +78,40 @@ def spark_feature_set(cfg: Mapping[str, Any]) -> tuple[FeatureSet, Any]:
     customers = spark_features.rfm(observed, ref).cache()
     features = customers.toPandas().set_index("customer")
     features.index.name = "customer"
-    dq.customers, dq.reference_date = len(features), str(ref.date())
+    _check_window(features, tx, windows, source)
+    dq.reference_date = str(ref.date())
     dq.note(f"{len(features)} customers with purchases in the {windows.describe()} "
             "(features built by Spark)")
-    if len(features) < 2:
-        raise TabularInputError(f"{source}: fewer than two customers in the {windows.describe()}")
     return FeatureSet(features, dq, reader, columns, windows), customers
+
+
+def _check_window(features: pd.DataFrame, tx: Any, windows: Windows, source: str) -> None:
+    """The pandas engine's refusals of an empty or one-customer observation window."""
+    from pyspark.sql import functions as F
+
+    if features.empty:
+        span = tx.agg(F.min("ts"), F.max("ts")).first()
+        raise TabularInputError(
+            f"{source}: no transactions in the {windows.describe()} (data span "
+            f"{span[0].date()} to {span[1].date()}); check features.reference_date, "
+            "features.observation_months and features.validation_months")
+    if len(features) < 2:
+        raise TabularInputError(
+            f"{source}: only one customer in the {windows.describe()}; segmentation needs two")
+
+
+def refuse_degenerate(matrix: np.ndarray, k_wanted: int | None, source: str) -> None:
+    """The pandas engine's one line for customers who are all alike (or fewer distinct ones
+    than ``k``), instead of a failing K selection."""
+    distinct = len(np.unique(np.round(matrix, 9), axis=0))
+    if distinct < 2:
+        raise TabularInputError(
+            f"{source}: all {len(matrix)} customers have identical features; there is nothing "
+            "to segment")
+    if k_wanted is not None and distinct < k_wanted:
+        raise TabularInputError(
+            f"{source}: k={k_wanted} segments asked for, but only {distinct} customers differ "
+            f"in their features; choose k below {distinct} or k=auto")
 
 
 def _mllib_fit(customers: Any, preprocessor: Preprocessor, k: int, cfg: Mapping[str, Any]
@@ -94,7 +127,10 @@ def _mllib_fit(customers: Any, preprocessor: Preprocessor, k: int, cfg: Mapping[
             yield pd.DataFrame({"customer": batch["customer"].to_numpy(),
                                 "x": list(matrix)})
 
-    vectors = (customers.mapInPandas(transform, "customer string, x array<double>")
+    id_type = customers.schema["customer"].dataType.simpleString()  # text or integer ids
+    # One ordered partition: MLlib's k-means|| start depends on row order and partitioning.
+    vectors = (customers.orderBy("customer").coalesce(1)
+               .mapInPandas(transform, f"customer {id_type}, x array<double>")
                .select("customer", array_to_vector(F.col("x")).alias("features")).cache())
     scfg, seed = cfg["spark"], int(cfg["seed"])
     kind = scfg["algorithm"]
@@ -125,21 +161,25 @@ def fit_spark(cfg: Mapping[str, Any]) -> FitResult:
         raise TabularInputError(f"spark.algorithm must be one of {sorted(SKLEARN_COUNTERPART)},"
                                 f" not {kind!r}")
     seed, k_wanted, start = int(cfg["seed"]), parse_k(cfg["k"]), time.perf_counter()
+    numeric = chosen_features(cfg)
     data_set, customers = spark_feature_set(cfg)
-    numeric = list(cfg["features"]["use"])
-    unknown = [c for c in numeric if c not in FEATURES]
-    if unknown:
-        raise TabularInputError(f"features.use names unknown features {unknown}")
+    for line in data_set.quality.console_lines():
+        log.info("%s", line)
+    n = len(data_set.features)
+    if k_wanted is not None and k_wanted >= n:
+        raise TabularInputError(
+            f"k={k_wanted} segments asked for, but only {n} customers remain after cleaning; "
+            f"choose k below {n} or k=auto")
     preprocessor = Preprocessor.from_config(numeric, [], cfg["preprocess"])
     matrix = preprocessor.fit_transform(data_set.features)
+    refuse_degenerate(matrix, k_wanted, str(cfg["input"]))
     counterpart = {"_target_": f"visionseg.tabular.algorithms.{SKLEARN_COUNTERPART[kind]}"}
     make = clusterer_factory(counterpart, seed)
     selection = select_k(matrix, matrix, make, make(2), k_wanted, cfg["k_selection"], seed)
     labels, model = _mllib_fit(customers, preprocessor, selection.k, cfg)
-    clusterer = _imported(model, kind)
-    rule, membership = clusterer.predict_with_membership(matrix)
-    clusterer.labels_ = labels.reindex(data_set.features.index).to_numpy()
-    clusterer.membership_ = membership
+    clusterer = _imported(model, kind).fit(
+        matrix, labels.reindex(data_set.features.index).to_numpy())
+    rule = clusterer.predict(matrix)
     agree = float(np.mean(rule == clusterer.labels_))
     log.info("Spark MLlib %s, K=%d, in %.1f s; the saved nearest-centre/posterior rule agrees "
              "with MLlib's prediction on %.2f%% of customers", kind, selection.k,
