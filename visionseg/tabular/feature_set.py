@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from visionseg.tabular.cleaning import ColumnMap, DataQuality
@@ -54,3 +55,16 @@ def feature_columns(cfg: Mapping[str, Any], data_set: FeatureSet
         return list(columns.numeric), list(columns.categorical), columns.revenue
     categorical = [*columns.categorical, *data_set.extra.table_categorical]
     return [*chosen_features(cfg), *data_set.extra_numeric], categorical, "monetary"
+
+
+def refuse_degenerate(matrix: np.ndarray, k_wanted: int | None, source: str) -> None:
+    """One line instead of a meaningless segmentation of customers who are all alike."""
+    distinct = len(np.unique(np.round(matrix, 9), axis=0))
+    if distinct < 2:
+        raise TabularInputError(
+            f"{source}: all {len(matrix)} customers have identical features; there is nothing "
+            "to segment")
+    if k_wanted is not None and distinct < k_wanted:
+        raise TabularInputError(
+            f"{source}: k={k_wanted} segments asked for, but only {distinct} customers differ "
+            f"in their features; choose k below {distinct} or k=auto")

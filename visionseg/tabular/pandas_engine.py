@@ -14,8 +14,6 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-import numpy as np
-
 from visionseg.tabular.cleaning import ColumnMap, clean_customers, clean_transactions
 from visionseg.tabular.compare import compare_algorithms, fit_algorithm
 from visionseg.tabular.config import parse_k
@@ -25,7 +23,7 @@ from visionseg.tabular.extra_features import (
     matched_share,
     transaction_features,
 )
-from visionseg.tabular.feature_set import FeatureSet, feature_columns
+from visionseg.tabular.feature_set import FeatureSet, feature_columns, refuse_degenerate
 from visionseg.tabular.features import (
     build_rfm,
     exclude_late_rows,
@@ -82,19 +80,6 @@ def load_features(cfg: Mapping[str, Any]) -> FeatureSet:
     return FeatureSet(features, dq, reader, columns, windows, observed,
                       validation_outcomes(validation, features.index), extra,
                       (*extra_features.columns, *table_numeric))
-
-
-def refuse_degenerate(matrix: np.ndarray, k_wanted: int | None, source: str) -> None:
-    """One line instead of a meaningless segmentation of customers who are all alike."""
-    distinct = len(np.unique(np.round(matrix, 9), axis=0))
-    if distinct < 2:
-        raise TabularInputError(
-            f"{source}: all {len(matrix)} customers have identical features; there is nothing "
-            "to segment")
-    if k_wanted is not None and distinct < k_wanted:
-        raise TabularInputError(
-            f"{source}: k={k_wanted} segments asked for, but only {distinct} customers differ "
-            f"in their features; choose k below {distinct} or k=auto")
 
 
 def fit_pandas(cfg: Mapping[str, Any]) -> FitResult:

@@ -28,7 +28,7 @@ from visionseg.tabular.cleaning import ColumnMap
 from visionseg.tabular.compare import Fitted, clusterer_factory
 from visionseg.tabular.config import parse_k
 from visionseg.tabular.errors import TabularInputError
-from visionseg.tabular.feature_set import FeatureSet, chosen_features
+from visionseg.tabular.feature_set import FeatureSet, chosen_features, refuse_degenerate
 from visionseg.tabular.features import Windows
 from visionseg.tabular.finish import finish_fit
 from visionseg.tabular.io import ReaderOptions
@@ -98,20 +98,6 @@ def _check_window(features: pd.DataFrame, tx: Any, windows: Windows, source: str
     if len(features) < 2:
         raise TabularInputError(
             f"{source}: only one customer in the {windows.describe()}; segmentation needs two")
-
-
-def refuse_degenerate(matrix: np.ndarray, k_wanted: int | None, source: str) -> None:
-    """The pandas engine's one line for customers who are all alike (or fewer distinct ones
-    than ``k``), instead of a failing K selection."""
-    distinct = len(np.unique(np.round(matrix, 9), axis=0))
-    if distinct < 2:
-        raise TabularInputError(
-            f"{source}: all {len(matrix)} customers have identical features; there is nothing "
-            "to segment")
-    if k_wanted is not None and distinct < k_wanted:
-        raise TabularInputError(
-            f"{source}: k={k_wanted} segments asked for, but only {distinct} customers differ "
-            f"in their features; choose k below {distinct} or k=auto")
 
 
 def _mllib_fit(customers: Any, preprocessor: Preprocessor, k: int, cfg: Mapping[str, Any]
