@@ -82,7 +82,8 @@ def cpu_facts() -> dict:
                 flags = set(value.split())
     except OSError:
         pass
-    wanted = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_tile", "amx_bf16")
+    wanted = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile",
+              "amx_int8", "amx_bf16")
     return {
         "cpu": model,
         "cores": os.cpu_count(),

@@ -1,5 +1,6 @@
 """Inference throughput on large images: a bare torch tiled loop, infer.py's path with the
-checkpoint, and infer.py's path with the exported ONNX model (ONNX Runtime).
+checkpoint, and infer.py's path with the exported model: ONNX Runtime fp32 and INT8, and
+OpenVINO fp32 and INT8 when it is installed (CPU only).
 
     nice -n 10 python -m benchmarks.infer_throughput                # CPU defaults (small)
     python -m benchmarks.infer_throughput --device cuda --size 2048 --images 16 --tile 512
@@ -20,6 +21,8 @@ from __future__ import annotations
 
 import argparse
 import copy
+import importlib.util
+import os
 import statistics
 import tempfile
 from pathlib import Path
@@ -28,7 +31,7 @@ import cv2
 import numpy as np
 import torch
 
-from benchmarks.common import Timer, device_name
+from benchmarks.common import Timer, cpu_facts, device_name
 from visionseg.core.tiling import TileSettings, tile_starts
 from visionseg.data.synthetic import make_sample
 from visionseg.inference.runner import InferenceSettings, run_inference
@@ -77,8 +80,10 @@ def bare(net, paths, out: Path, args, device) -> None:
         cv2.imwrite(str(out / f"{path.stem}.png"), mask)
 
 
-def export_onnx(net: Segmenter, folder: Path, args) -> Path:
-    """Save ``net`` as a visionseg checkpoint and export it as export.py does."""
+def export_onnx(net: Segmenter, folder: Path, args, quantize: str | None = None,
+                ir: bool = False) -> Path:
+    """Save ``net`` as a visionseg checkpoint and export it as export.py does (``quantize``:
+    ``int8``; ``ir``: also the OpenVINO IR); the export folder."""
     from visionseg.core.model_card import ModelCard
     from visionseg.export.onnx_export import ExportRequest, export_model
     from visionseg.models.checkpoint import save_checkpoint
@@ -86,12 +91,18 @@ def export_onnx(net: Segmenter, folder: Path, args) -> Path:
     ckpt = save_checkpoint(folder / "bench.ckpt", ModelCard(
         "visionseg.models.smp.module.SegmentationModule", CLASSES, net.config, args.tile),
         {f"net.{k}": v for k, v in net.state_dict().items()})
-    meta = export_model(ExportRequest(ckpt, folder / "export",
-                                      tile=TileSettings(args.tile, args.overlap),
-                                      parity_images=2))
-    print(f"export parity: max |dp| {meta.parity.max_abs_prob_diff:.1e}, mask agreement "
-          f"{meta.parity.mask_agreement:.5f}")
-    return folder / "export" / "model.onnx"
+    from visionseg.export.quantize import QuantizeSettings
+
+    out = folder / f"export_{quantize or 'fp32'}"
+    # Untrained weights: the INT8 bounds are off here; speed is what counts.
+    meta = export_model(ExportRequest(
+        ckpt, out, tile=TileSettings(args.tile, args.overlap), parity_images=2,
+        format="openvino" if ir else "onnx", quantize=quantize,
+        int8=QuantizeSettings(calibration_images=8, parity_images=2, min_agreement=0.0,
+                              max_iou_change=1.0)))
+    print(f"export {quantize or 'fp32'}: max |dp| {meta.parity.max_abs_prob_diff:.1e}, mask "
+          f"agreement {meta.parity.mask_agreement:.5f}")
+    return out
 
 
 def agreement(a: Path, b: Path) -> float:
@@ -107,6 +118,7 @@ def agreement(a: Path, b: Path) -> float:
 
 def main() -> None:
     args = parse()
+    load_before = [round(x, 2) for x in os.getloadavg()]
     from visionseg.export.runtime import OnnxMethod
 
     device = torch.device(args.device)
@@ -124,9 +136,21 @@ def main() -> None:
             cv2.imwrite(str(paths[-1]), make_sample(rng, args.size, p_good=0.0)[0])
         kwargs = {"device": str(device), "tile_size": args.tile, "tile_overlap": args.overlap,
                   "batch_size": args.batch, "max_probs_bytes": 0}
-        onnx_path = export_onnx(net, tmp, args)
-        methods = {"checkpoint": SegmenterMethod(copy.deepcopy(net), CLASSES, **kwargs),
-                   "onnx": OnnxMethod(onnx_path, **kwargs)}
+        ir = device.type == "cpu" and importlib.util.find_spec("openvino") is not None
+        if not ir:
+            print("OpenVINO rows skipped: openvino is not installed, or not a CPU run")
+        methods = {"checkpoint": SegmenterMethod(copy.deepcopy(net), CLASSES, **kwargs)}
+        for quantize in (None, "int8"):
+            folder = export_onnx(net, tmp, args, quantize, ir)
+            label = "onnx" + (" INT8" if quantize else "")
+            methods[label] = OnnxMethod(folder / "model.onnx", **kwargs)
+            if ir:
+                from visionseg.export.openvino_ir import OpenVinoMethod
+
+                kwargs_ir = {k: v for k, v in kwargs.items()
+                             if k not in ("device", "max_probs_bytes")}
+                methods[label.replace("onnx", "openvino")] = OpenVinoMethod(
+                    folder / "model.xml", **kwargs_ir)
         settings = InferenceSettings(batch_size=1, overlays=False)
         (tmp / "bare").mkdir()
         bare(bare_net, paths[:1], tmp / "bare", args, device)  # warm-up
@@ -144,23 +168,32 @@ def main() -> None:
                                   show_progress=False)
                 seconds[name].append(timer.seconds)
         agree = agreement(tmp / "checkpoint0", tmp / "onnx0")
-    report(args, device, seconds, agree)
+    report(args, device, seconds, agree, load_before)
 
 
-def report(args, device, seconds: dict[str, list[float]], agree: float) -> None:
+def report(args, device, seconds: dict[str, list[float]], agree: float,
+           load_before: list[float]) -> None:
     rate = {k: args.images / statistics.median(v) for k, v in seconds.items()}
     print(f"device: {device_name(device)}; U-Net/{args.encoder}, {args.images} images of "
           f"{args.size}x{args.size}, tile {args.tile} overlap {args.overlap} batch "
           f"{args.batch}; medians of {args.rounds} interleaved rounds")
+    facts = cpu_facts()
+    print(f"CPU {facts['cpu']}, {facts['cores']} cores, ISA {facts['isa']}, torch CPU "
+          f"capability {facts['torch_cpu_capability']}; load average {load_before} before "
+          f"the run (above ~0.5 other jobs were running), {facts['load_average']} at its end")
     labels = {"bare": "bare torch tiled loop", "checkpoint": "infer.py, checkpoint",
-              "onnx": "infer.py, ONNX Runtime"}
+              **{k: f"infer.py, {k}" for k in seconds if k.startswith(("onnx", "openvino"))}}
     for key, label in labels.items():
         spread = ", ".join(f"{args.images / s:.3f}" for s in seconds[key])
-        print(f"{label:<24} {rate[key]:7.3f} images/s, {1 / rate[key]:6.2f} s/image  "
+        print(f"{label:<26} {rate[key]:7.3f} images/s, {1 / rate[key]:6.2f} s/image  "
               f"(rounds: {spread})")
     print(f"ONNX / bare torch loop: {rate['onnx'] / rate['bare']:.2f}x; ONNX / checkpoint "
           f"path: {rate['onnx'] / rate['checkpoint']:.2f}x; ONNX masks equal to the "
           f"checkpoint path's: {agree:.5%} of pixels")
+    for key in labels:
+        if key not in ("bare", "checkpoint", "onnx"):
+            print(f"{key} / bare torch loop: {rate[key] / rate['bare']:.2f}x; / ONNX fp32: "
+                  f"{rate[key] / rate['onnx']:.2f}x")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Single-image latency on the line: p50/p95/p99 per stage at batch 1, for the checkpoint
-(fp32, and bf16 autocast) and the exported ONNX model (fp32, and INT8), whole
+(fp32, and bf16 autocast) and the exported model under ONNX Runtime (fp32, and INT8) and
+OpenVINO (fp32 and INT8, when it is installed), whole
 (``tile.size=auto``, the default) and tiled (``--tile`` px), plus the HTTP round trip on
 localhost.
 
@@ -27,6 +28,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse  # noqa: E402
 import contextlib  # noqa: E402
+import importlib.util  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
@@ -107,15 +109,27 @@ def onnx_methods(ckpt: Path, folder: Path, args) -> dict:
         return {}
     tile = TileSettings(args.tile, args.overlap)
     export_model(ExportRequest(ckpt, folder / "export", tile=tile, parity_images=1))
+    ir = "openvino" if importlib.util.find_spec("openvino") else "onnx"
+    if ir == "onnx":
+        print("OpenVINO rows skipped: openvino is not installed (pip install -e \".[openvino]\")")
+    export_model(ExportRequest(ckpt, folder / "export", tile=tile, parity_images=1, format=ir))
     # The model is untrained, so INT8 parity is not bounded here; latency is what counts.
-    export_model(ExportRequest(ckpt, folder / "int8", tile=tile, parity_images=8,
-                               quantize="int8", int8=QuantizeSettings(min_agreement=0.0)))
+    export_model(ExportRequest(ckpt, folder / "int8", tile=tile, parity_images=1, format=ir,
+                               quantize="int8", int8=QuantizeSettings(
+                                   calibration_images=8, parity_images=2, min_agreement=0.0,
+                                   max_iou_change=1.0)))
+    whole = tilings(args)["whole"].method_kwargs()
     methods = {f"onnx, {name}": OnnxMethod(folder / "export" / "model.onnx", device=args.device,
                                            batch_size=args.tile_batch, **t.method_kwargs())
                for name, t in tilings(args).items()}
     methods["onnx INT8, whole"] = OnnxMethod(folder / "int8" / "model.onnx", device=args.device,
-                                             batch_size=args.tile_batch,
-                                             **tilings(args)["whole"].method_kwargs())
+                                             batch_size=args.tile_batch, **whole)
+    if ir == "openvino" and args.device == "cpu":
+        from visionseg.export.openvino_ir import OpenVinoMethod
+
+        for label, sub in (("openvino", "export"), ("openvino INT8", "int8")):
+            methods[f"{label}, whole"] = OpenVinoMethod(folder / sub / "model.xml",
+                                                        batch_size=args.tile_batch, **whole)
     return methods
 
 
@@ -177,6 +191,7 @@ def row(model: str, size: int, stage: str, values: list[float]) -> str:
 
 def main() -> None:
     args = parse()
+    load_before = [round(x, 2) for x in os.getloadavg()]
     net = Segmenter("Unet", args.encoder, num_classes=len(CLASSES)).eval()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -208,8 +223,9 @@ def main() -> None:
     facts = cpu_facts()
     print(f"\nDevice: {device_name(torch.device(args.device))}; CPU {facts['cpu']}, "
           f"{facts['cores']} cores, ISA {facts['isa']}, torch CPU capability "
-          f"{facts['torch_cpu_capability']}, load average {facts['load_average']} "
-          "(above ~0.5 the machine was not idle); torch threads "
+          f"{facts['torch_cpu_capability']}, load average {load_before} before the run "
+          f"(above ~0.5 other jobs were running) and {facts['load_average']} at its end; "
+          "torch threads "
           f"{torch.get_num_threads()}, OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}; "
           f"{args.encoder} U-Net (untrained); whole = tile.size=auto with "
           f"{args.max_megapixels} Mpx; tiled = {args.tile} px tiles (overlap {args.overlap}, "

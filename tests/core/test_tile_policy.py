@@ -87,3 +87,30 @@ def test_whole_image_matches_tiled_within_tolerance():
     a, b = whole.predict(image), tiled.predict(image)
     assert a.mask.shape == b.mask.shape == image.shape[:2]
     assert (a.mask == b.mask).mean() >= 0.97
+
+
+@pytest.mark.parametrize(("shape", "expected"), [
+    ((2048, 2048), 1056),   # 2 x 2 tiles of 1056 px, not of 1984 px
+    ((10000, 8000), 1728),  # 6 x 5 tiles
+    ((1990, 100), 1056),    # just above the tile: two halves
+    ((1984, 900), 1984),    # one tile already covers it
+])
+def test_balanced_tile_covers_with_as_few_tiles_and_fewer_pixels(shape, expected):
+    from visionseg.core.tile_settings import balanced_tile
+    from visionseg.core.tiling import tile_starts
+
+    side = balanced_tile(*shape, tile=1984, overlap=64)
+    assert side == expected and side % 32 == 0
+    for length in shape:
+        th = min(side, length)
+        old = len(tile_starts(length, min(1984, length), 64))
+        starts = tile_starts(length, th, 64)
+        assert len(starts) == old  # as few tiles as the largest tile needs
+        assert starts[-1] + th == length and starts[0] == 0  # the whole side is covered
+
+
+def test_auto_tiles_large_images_with_the_balanced_side_and_fixed_sizes_keep_theirs():
+    auto = _Recorder(**TileSettings("auto", 64, max_megapixels=4.0).method_kwargs())
+    fixed = _Recorder(**TileSettings(512, 64).method_kwargs())
+    image = np.zeros((2048, 2048, 3), np.uint8)
+    assert auto.tile_for(image) == 1056 and fixed.tile_for(image) == 512

@@ -7,7 +7,13 @@ import pytest
 
 from visionseg.core.errors import ConfigError
 from visionseg.export.errors import ExportError
-from visionseg.export.quantize import QuantizeSettings, class_ious, int8_parity, quantize_int8
+from visionseg.export.quantize import (
+    QuantizeSettings,
+    class_ious,
+    int8_parity,
+    int8_samples,
+    quantize_int8,
+)
 
 pytest.importorskip("onnxruntime")
 CLASSES = ["background", "scratch", "spot"]
@@ -107,8 +113,13 @@ def test_export_with_quantize_int8_writes_a_bound_int8_export_that_loads(calibra
     # The fixture's network is untrained (near-uniform probabilities), so the bound is off
     # here; the refusal itself is tested above on exact masks.
     meta = export_model(ExportRequest(calibrated_ckpt, out, parity_images=2, quantize="int8",
-                                      int8=QuantizeSettings(min_agreement=0.0)))
+                                      int8=QuantizeSettings(calibration_images=2,
+                                                            parity_images=2,
+                                                            min_agreement=0.0,
+                                                            max_iou_change=1.0)))
     assert meta.quantization is not None and 0.0 <= meta.quantization["agreement"] <= 1.0
+    assert meta.quantization["calibration_images"] == 2 and meta.quantization["images"] == 2
+    assert meta.quantization["iou_fp32"] is not None  # generated images come with masks
     assert read_metadata(out / "model.onnx").quantization == meta.quantization
     ops = {node.op_type for node in onnx.load(str(out / "model.onnx")).graph.node}
     assert "QuantizeLinear" in ops
@@ -124,3 +135,34 @@ def test_an_unknown_quantize_value_is_refused(calibrated_ckpt, tmp_path):
         export_model(ExportRequest(calibrated_ckpt, tmp_path / "x", parity_images=1,
                                    quantize="int4"))
     assert not (tmp_path / "x").exists()
+
+
+def _split(root, split: str, count: int, masks: bool = True) -> None:
+    import cv2
+
+    for folder in ("images", "masks") if masks else ("images",):
+        (root / split / folder).mkdir(parents=True)
+    for i, image in enumerate(_images(count, 40)):
+        cv2.imwrite(str(root / split / "images" / f"{i:02d}.png"), image)
+        if masks:
+            cv2.imwrite(str(root / split / "masks" / f"{i:02d}.png"),
+                        np.full((40, 40), i % 3, np.uint8))
+
+
+def test_int8_parity_images_are_held_out_from_calibration_and_carry_their_masks(tmp_path):
+    _split(tmp_path, "val", 5)
+    samples = int8_samples(str(tmp_path), "val",
+                           QuantizeSettings(calibration_images=3, parity_images=4), side=32)
+    assert len(samples.calibration) == 3 and len(samples.parity) == 2  # 5 images in all
+    assert samples.masks is not None and [m.max() for m in samples.masks] == [0, 1]  # 03, 04
+    assert all(im.shape == (32, 32, 3) for im in samples.calibration + samples.parity)
+    assert samples.source == f"split 'val' of {tmp_path}"
+
+
+def test_int8_samples_fall_back_to_the_train_split_and_say_when_they_overlap(tmp_path):
+    _split(tmp_path, "train", 2, masks=False)
+    samples = int8_samples(str(tmp_path), "val",
+                           QuantizeSettings(calibration_images=4, parity_images=4), side=64)
+    assert len(samples.calibration) == 2 and len(samples.parity) == 2
+    assert samples.masks is None  # a split without masks: agreement only
+    assert "split 'train'" in samples.source and "too few images" in samples.source

@@ -35,6 +35,10 @@ def export(cfg: DictConfig) -> ExportMetadata:
     prepare_output(Path(str(cfg.output)))  # before the checkpoint is read
     configured = PartRule.from_dict(to_plain(cfg.decision))
     require_onnx(f"format={cfg.format}")
+    if str(cfg.format) == "openvino":
+        from visionseg.export.openvino_ir import require_openvino
+
+        require_openvino("format=openvino")
     loaded = load(ckpt, device="cpu", tile_size=None, accept=exportable)
     choice = rule_for_run([loaded], configured)
     parity = cfg.parity
@@ -53,6 +57,12 @@ def export(cfg: DictConfig) -> ExportMetadata:
           f"{p.max_abs_prob_diff:.2e}, mask agreement {p.mask_agreement:.5f}")
     if meta.quantization is not None:
         q = meta.quantization
-        print(f"INT8 graph (calibrated on {min(q['calibration_images'], q['images'])} "
-              f"image(s)): masks agree with fp32 on {q['agreement']:.5f} of the pixels")
+        change = q["worst_iou_change"]
+        print(f"INT8 graph (calibrated on {q['calibration_images']} image(s), checked on "
+              f"{q['images']} of {q['source']}): masks agree with fp32 on {q['agreement']:.5f} "
+              "of the pixels" + ("" if change is None else
+                                 f", worst class IoU change {change:.4f}"))
+    if meta.openvino is not None:
+        print(f"OpenVINO {meta.openvino.version} IR -> {request.output}/model.xml (+ model.bin): "
+              f"masks agree with ONNX Runtime on {meta.openvino.agreement:.5f} of the pixels")
     return meta

@@ -12,6 +12,7 @@ import torch
 from visionseg.core.errors import ConfigError
 from visionseg.core.method import Method
 from visionseg.core.prediction import Prediction
+from visionseg.core.tile_settings import balanced_tile
 
 
 def resolve_device(device: str) -> torch.device:
@@ -50,6 +51,16 @@ class BatchedMethod(Method):
         if self.max_whole_pixels is not None:
             return image.shape[0] * image.shape[1] <= self.max_whole_pixels
         return self.tile_size is None or max(image.shape[:2]) <= self.tile_size
+
+    def tile_for(self, image: np.ndarray) -> int:
+        """The tile side for an image too large to run whole: ``tile_size`` as set, or
+        (``tile.size=auto``) balanced to the image, no larger than ``tile_size``."""
+        height, width = image.shape[:2]
+        if self.tile_size is None:
+            return max(height, width)
+        if self.max_whole_pixels is None:
+            return int(self.tile_size)
+        return balanced_tile(height, width, int(self.tile_size), int(self.tile_overlap))
 
     def _chunk(self, image: np.ndarray) -> int:
         """How many whole images of this shape go in one batch."""

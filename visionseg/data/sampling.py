@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch.utils.data import Sampler
 
-from visionseg.core.errors import ConfigError
+from visionseg.core.checks import check_fraction
 
 
 def class_presence(mask: np.ndarray, num_classes: int) -> frozenset[int]:
@@ -30,8 +30,7 @@ def balanced_weights(presence: Sequence[frozenset[int]], good_share: float) -> n
     of ``1 - good_share``, split among the images holding it; images with no defect share
     ``good_share``. Without good (or without defective) images all the mass goes to the
     others."""
-    if not 0.0 <= good_share <= 1.0:
-        raise ConfigError(f"data.sampler good_share must be in [0, 1], got {good_share}")
+    good_share = check_fraction("data.sampler.good_share", good_share)
     classes = sorted(set().union(*presence)) if presence else []
     good = [i for i, p in enumerate(presence) if not p]
     weights = np.zeros(len(presence), dtype=np.float64)

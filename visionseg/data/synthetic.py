@@ -27,6 +27,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from visionseg.core.checks import check_fraction, check_int
 from visionseg.core.errors import ConfigError
 from visionseg.data.textured import TexturedSettings, make_textured_sample
 from visionseg.io.atomic import write_text
@@ -106,13 +107,10 @@ def make_sample(rng: np.random.Generator, size: int, p_good: float = 0.2):
 def _check(splits: dict[str, int], size: int, p_good: float, mode: str) -> None:
     if mode not in MODES:
         raise ConfigError(f"data.synthetic.mode must be one of {list(MODES)}, got {mode!r}")
-    if int(size) != size or not 32 <= size <= 4096:
-        raise ConfigError(f"data.synthetic.size must be an integer in 32..4096, got {size}")
-    if not 0.0 <= p_good <= 1.0:
-        raise ConfigError(f"data.synthetic.p_good must be in [0, 1], got {p_good}")
+    check_int("data.synthetic.size", size, 32, maximum=4096)
+    check_fraction("data.synthetic.p_good", p_good)
     for split, count in splits.items():
-        if int(count) != count or count < 0:
-            raise ConfigError(f"data.synthetic.splits.{split} must be an integer >= 0, got {count}")
+        check_int(f"data.synthetic.splits.{split}", count, 0)
 
 
 def generate(

@@ -1,8 +1,10 @@
 """The one loader: a checkpoint, a ``model.onnx`` or an export folder as a Method and the
 model card it carries, each file read once; and the one place that picks the part rule.
 
-``*.onnx`` (or a folder holding ``model.onnx``) runs with ONNX Runtime; anything else is a
-checkpoint, whose loader (and with it Lightning and smp) is imported only then.
+``*.onnx`` runs with ONNX Runtime, ``model.xml`` with OpenVINO; a folder holding
+``model.onnx`` runs its OpenVINO IR when it has one and OpenVINO is installed, else its
+ONNX graph with ONNX Runtime. Anything else is a checkpoint, whose loader (and with it
+Lightning and smp) is imported only then.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from visionseg.core.errors import ConfigError
 from visionseg.core.method import Method
 from visionseg.core.model_card import ModelCard
 from visionseg.core.verdict import PartRule
-from visionseg.export.metadata import MODEL_FILE
+from visionseg.export.metadata import IR_FILE, MODEL_FILE
 from visionseg.io.scale16 import Scale16, card_scale16
 
 log = logging.getLogger(__name__)
@@ -45,11 +47,19 @@ class LoadedModel:
 
 
 def exported_model(path: str | os.PathLike) -> Path | None:
-    """The ``model.onnx`` that ``path`` names (the file or its folder), else None."""
+    """The exported model file ``path`` names (``*.onnx``, ``model.xml``, or the one its
+    export folder runs), else None."""
+    import importlib.util
+
     path = Path(path)
-    if path.suffix.lower() == ".onnx":
+    if path.suffix.lower() == ".onnx" or path.name == IR_FILE:
         return path
     if path.is_dir() and (path / MODEL_FILE).is_file():
+        if (path / IR_FILE).is_file():
+            if importlib.util.find_spec("openvino") is not None:
+                return path / IR_FILE
+            log.info("%s: openvino is not installed; running %s with ONNX Runtime",
+                     path / IR_FILE, MODEL_FILE)
         return path / MODEL_FILE
     return None
 
@@ -65,17 +75,25 @@ def load(path: str | os.PathLike, device: str = "auto", tile_size: int | None = 
     export runs as exported. ``accept(card, path)`` may refuse a checkpoint by its card
     before its network is built (export.py refuses Mask R-CNN).
     """
-    onnx = exported_model(path)
-    if onnx is not None:
-        from visionseg.export.runtime import OnnxMethod
-
+    exported = exported_model(path)
+    if exported is not None:
         for key, value in overrides.items():  # an export runs as exported: nothing to set
-            raise ConfigError(f"{key}={value}: does not apply to the exported model {onnx}; "
-                              "leave it unset for this model")
-        method = OnnxMethod(onnx, name=name, device=device, tile_size=tile_size,
-                            tile_overlap=tile_overlap, max_whole_pixels=max_whole_pixels,
-                            batch_size=batch_size)
-        return LoadedModel(method, method.card, f"the export {onnx}")
+            raise ConfigError(f"{key}={value}: does not apply to the exported model "
+                              f"{exported}; leave it unset for this model")
+        tiles = {"tile_size": tile_size, "tile_overlap": tile_overlap,
+                 "max_whole_pixels": max_whole_pixels, "batch_size": batch_size}
+        if exported.name == IR_FILE:
+            from visionseg.export.openvino_ir import OpenVinoMethod
+
+            if device not in ("auto", "cpu"):
+                raise ConfigError(f"device={device}: the OpenVINO export {exported} runs on "
+                                  "the CPU here; use device=cpu, or name its model.onnx")
+            method = OpenVinoMethod(exported, name=name, **tiles)
+        else:
+            from visionseg.export.runtime import OnnxMethod
+
+            method = OnnxMethod(exported, name=name, device=device, **tiles)
+        return LoadedModel(method, method.card, f"the export {exported}")
     from visionseg.models.checkpoint import card_of, method_from, read_checkpoint
 
     checkpoint = read_checkpoint(path)

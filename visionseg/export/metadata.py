@@ -11,7 +11,6 @@ beside it (another export's) is refused.
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import json
 import os
 from dataclasses import asdict, dataclass, field, fields
@@ -21,12 +20,16 @@ from typing import Any
 from visionseg.core.model_card import ModelCard
 from visionseg.core.verdict import PartRule
 from visionseg.export.errors import ExportError
+from visionseg.io.manifest import package_versions
 
 FORMAT = "visionseg-export"
 #: Bumped when the graph's inputs/outputs or this file change incompatibly (2: the card).
 FORMAT_VERSION = 2
 MODEL_FILE = "model.onnx"
-PACKAGES = ("visionseg", "torch", "segmentation-models-pytorch", "onnx", "onnxruntime", "numpy")
+#: The OpenVINO IR of ``format=openvino`` exports, beside ``MODEL_FILE`` (and model.bin).
+IR_FILE = "model.xml"
+PACKAGES = ("visionseg", "torch", "segmentation-models-pytorch", "onnx", "onnxruntime",
+            "openvino", "numpy")
 
 
 @dataclass
@@ -40,6 +43,27 @@ class Parity:
     max_prob_diff_bound: float
     min_agreement_bound: float
     source: str  # "split 'val' of ROOT" or "generated images"
+
+
+@dataclass(frozen=True)
+class OpenVinoIR:
+    """The IR files of an export (bound by hash) and their parity with ONNX Runtime."""
+
+    xml_sha256: str
+    bin_sha256: str
+    version: str
+    images: int
+    agreement: float  # share of mask pixels equal to ONNX Runtime's on the parity images
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "agreement": round(self.agreement, 6)}
+
+    @classmethod
+    def from_dict(cls, value: Any, where: str) -> OpenVinoIR:
+        try:
+            return cls(**value)
+        except TypeError as err:
+            raise ExportError(f"{where}: export metadata 'openvino' is malformed ({err})") from err
 
 
 @dataclass
@@ -57,6 +81,8 @@ class ExportMetadata:
     versions: dict[str, str] = field(default_factory=dict)
     # export.py quantize=int8: the INT8 graph's parity against fp32 (quantize.Int8Parity).
     quantization: dict[str, Any] | None = None
+    # export.py format=openvino: the IR beside the graph (openvino_ir.py), bound by hash.
+    openvino: OpenVinoIR | None = None
     model_file: str = MODEL_FILE
     input: dict[str, Any] = field(default_factory=lambda: {
         "name": "image", "dtype": "uint8", "layout": "NHWC (RGB), any batch/height/width"})
@@ -78,13 +104,14 @@ class ExportMetadata:
 
     def to_dict(self) -> dict[str, Any]:
         value = {f.name: getattr(self, f.name) for f in fields(self)}
-        return {**value, "card": self.card.to_dict(), "parity": asdict(self.parity)}
+        return {**value, "card": self.card.to_dict(), "parity": asdict(self.parity),
+                "openvino": None if self.openvino is None else self.openvino.to_dict()}
 
     @classmethod
     def from_dict(cls, value: dict[str, Any], where: str) -> ExportMetadata:
         known = {f.name for f in fields(cls)}
         missing = sorted(known - set(value) - {"versions", "model_file", "input", "outputs",
-                                                "quantization"})
+                                                "quantization", "openvino"})
         if missing:
             raise ExportError(f"{where}: export metadata lacks {missing}; export the model "
                               "again with this version (python export.py ckpt=...)")
@@ -94,18 +121,16 @@ class ExportMetadata:
         except TypeError as err:
             raise ExportError(f"{where}: export metadata 'parity' is malformed ({err})") from err
         data["card"] = ModelCard.from_dict(data["card"], where)
+        if data.get("openvino") is not None:
+            data["openvino"] = OpenVinoIR.from_dict(data["openvino"], where)
         return cls(**data)
 
 
 def versions() -> dict[str, str]:
-    """Installed versions of the packages that made the export."""
-    found = {}
-    for name in PACKAGES:
-        try:
-            found[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            found[name] = "not installed"
-    return found
+    """Installed versions of the packages that made the export ("not installed" for a
+    missing one: the file format keeps strings)."""
+    return {name: version or "not installed"
+            for name, version in package_versions(PACKAGES).items()}
 
 
 def sha256(path: str | os.PathLike) -> str:

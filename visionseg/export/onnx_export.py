@@ -1,4 +1,5 @@
-"""``python export.py ckpt=... format=onnx output=DIR``: checkpoint to a checked ONNX model.
+"""``python export.py ckpt=... format=onnx output=DIR``: checkpoint to a checked ONNX model
+(``format=openvino`` adds its OpenVINO IR beside it, see ``openvino_ir.py``).
 
 The graph is written into a temporary folder beside DIR, checked with ``onnx.checker``,
 loaded by ONNX Runtime and compared with the torch model; only then does it replace DIR.
@@ -19,8 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from visionseg.core.model_card import ModelCard
 from visionseg.core.tile_settings import TileSettings
 from visionseg.core.verdict import PartRule
@@ -30,18 +29,19 @@ from visionseg.export.loader import LoadedModel, load
 from visionseg.export.metadata import (
     MODEL_FILE,
     ExportMetadata,
+    OpenVinoIR,
     metadata_path,
     sha256,
     versions,
 )
 from visionseg.export.parity import MAX_PROB_DIFF, MIN_AGREEMENT, check_parity, parity_images
-from visionseg.export.quantize import QuantizeSettings, int8_parity, quantize_int8
+from visionseg.export.quantize import QuantizeSettings, int8_parity, int8_samples, quantize_int8
 from visionseg.io.atomic import write_json
 from visionseg.io.writable import check_writable_dir
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("onnx",)
+FORMATS = ("onnx", "openvino")
 DYNAMIC = {INPUT: {0: "batch", 1: "height", 2: "width"},
            "mask": {0: "batch", 1: "height", 2: "width"},
            "confidence": {0: "batch", 1: "height", 2: "width"},
@@ -95,12 +95,14 @@ def export_model(request: ExportRequest, loaded: LoadedModel | None = None) -> E
                                        request.parity_images, request.tile.tile_side)
         parity = check_parity(method.probabilities, run, images, thresholds, source,
                               request.max_prob_diff, request.min_agreement)
-        quantization = _quantize(model, request, run, images, method.classes, source)
+        quantization = _quantize(model, request, run, method.classes)
+        ir = _openvino(model, request, images, run)
         meta = ExportMetadata(
             card=card.with_changes(decision=rule, tile=request.tile),
             decision_source=request.rule_source, source_checkpoint=str(request.ckpt),
             source_sha256=sha256(request.ckpt), graph_sha256=sha256(model),
             opset=request.opset, parity=parity, versions=versions(), quantization=quantization,
+            openvino=ir,
         )
         write_json(metadata_path(model), meta.to_dict())
         _replace(staging, request.output)
@@ -109,22 +111,45 @@ def export_model(request: ExportRequest, loaded: LoadedModel | None = None) -> E
     return meta
 
 
-def _quantize(model: Path, request: ExportRequest, run: Callable, images: list[np.ndarray],
-              classes: list[str], source: str) -> dict[str, Any] | None:
-    """With ``quantize=int8``: replace ``model`` by its INT8 graph, calibrated on the parity
-    images, once its masks pass the parity bounds against the fp32 graph's."""
+def _quantize(model: Path, request: ExportRequest, run: Callable,
+              classes: list[str]) -> dict[str, Any] | None:
+    """With ``quantize=int8``: replace ``model`` by its INT8 graph, calibrated on images of
+    the parity split, once its masks pass the parity bounds against the fp32 graph's on
+    other images of that split."""
     if request.quantize is None:
         return None
     if request.quantize != "int8":
         raise ExportError(f"quantize={request.quantize}: unknown; use quantize=int8 or null")
     int8 = model.with_name("int8.onnx")
-    quantize_int8(model, int8, images[: request.int8.calibration_images])
+    samples = int8_samples(request.parity_root, request.parity_split, request.int8,
+                           request.tile.tile_side)
+    quantize_int8(model, int8, samples.calibration)
     run8 = _runner(int8)
-    parity = int8_parity(lambda x: run(x)["mask"], lambda x: run8(x)["mask"], images, None,
-                         classes, source, request.int8)
+    parity = int8_parity(lambda x: run(x)["mask"], lambda x: run8(x)["mask"], samples.parity,
+                         samples.masks, classes, samples.source, request.int8,
+                         calibrated=len(samples.calibration))
     os.replace(int8, model)
-    log.info("INT8 graph: masks agree with fp32 on %.4f of the pixels", parity.agreement)
+    log.info("INT8 graph: masks agree with fp32 on %.4f of the pixels, worst class IoU "
+             "change %s", parity.agreement, parity.worst_iou_change)
     return parity.to_dict()
+
+
+def _openvino(model: Path, request: ExportRequest, images: list,
+              fp32: Callable) -> OpenVinoIR | None:
+    """With ``format=openvino``: the final graph as OpenVINO IR beside it, its masks
+    checked on the parity images against ONNX Runtime's with ``parity.min_agreement``; an
+    INT8 graph against the fp32 graph's with ``int8.min_agreement`` (OpenVINO's integer
+    kernels round differently from ONNX Runtime's, so INT8 meets the INT8 bound)."""
+    if request.format != "openvino":
+        return None
+    from visionseg.export.openvino_ir import convert_to_ir, require_openvino
+
+    require_openvino("format=openvino")
+    if request.quantize is None:
+        return convert_to_ir(model, images, fp32, "ONNX Runtime's", "parity.min_agreement",
+                             request.min_agreement)
+    return convert_to_ir(model, images, fp32, "the fp32 graph's", "int8.min_agreement",
+                         request.int8.min_agreement)
 
 
 def prepare_output(output: Path) -> None:

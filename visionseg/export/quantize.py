@@ -6,11 +6,13 @@ output channel) that its CPU kernels fuse into integer convolutions: on CPUs wit
 network is quantised: the nodes before the first convolution (uint8 to float,
 normalisation, padding) and after the last (softmax, the part rule's thresholds) stay in
 float, so the rule reads probabilities exactly as the fp32 graph does. Activation ranges
-are calibrated on real images (min-max over ``calibration_images`` of them).
+are calibrated on real images (min-max over ``calibration_images`` of the validation
+split, or of the training split when there is none).
 
-The export is refused unless the INT8 graph's masks agree with the fp32 graph's on at
-least ``min_agreement`` of the pixels and, where the split has masks, every class's IoU
-is within ``max_iou_change`` of fp32's.
+The export is refused unless, on ``parity_images`` other images of that split, the INT8
+graph's masks agree with the fp32 graph's on at least ``min_agreement`` of the pixels and,
+where the split has masks, every class's IoU against them is within ``max_iou_change`` of
+fp32's.
 """
 
 from __future__ import annotations
@@ -39,11 +41,13 @@ class QuantizeSettings:
     """``export.py quantize=int8`` settings (``configs/export.yaml`` ``int8.*``)."""
 
     calibration_images: int = 32
+    parity_images: int = 16
     min_agreement: float = 0.995
     max_iou_change: float = 0.01
 
     def __post_init__(self) -> None:
-        check_int("int8.calibration_images", self.calibration_images, 1)
+        check_int("int8.calibration_images", self.calibration_images, 1, 10_000)
+        check_int("int8.parity_images", self.parity_images, 1, 10_000)
         check_fraction("int8.min_agreement", self.min_agreement)
         check_fraction("int8.max_iou_change", self.max_iou_change)
 
@@ -71,6 +75,53 @@ class Int8Parity:
                 "calibration_images": self.calibration_images,
                 "agreement": round(self.agreement, 6), "iou_fp32": self.iou_fp32,
                 "iou_int8": self.iou_int8, "worst_iou_change": self.worst_iou_change}
+
+
+@dataclass(frozen=True)
+class Int8Samples:
+    """Images to calibrate on and, apart from them, images (with masks where the split has
+    them) to check parity on."""
+
+    calibration: list[np.ndarray]
+    parity: list[np.ndarray]
+    masks: list[np.ndarray] | None
+    source: str
+
+
+def int8_samples(root: str | None, split: str, settings: QuantizeSettings,
+                 side: int, seed: int = 0) -> Int8Samples:
+    """``ROOT/split`` (``ROOT/train`` when it is missing), or generated images without a
+    root; each cropped to at most ``side`` px. Parity images are the ones after the
+    calibration images; a split too small for both checks parity on all of its images."""
+    from visionseg.data.folder import list_split
+    from visionseg.io.images import read_image, read_mask
+
+    wanted = settings.calibration_images + settings.parity_images
+    splits = [s for s in dict.fromkeys((split, "train"))
+              if root and (Path(root) / s / "images").is_dir()]
+    if splits:
+        samples = list_split(root, splits[0], require_masks=False)[:wanted]
+        if not samples:
+            raise ExportError(f"{Path(root) / splits[0] / 'images'}: no images to calibrate "
+                              "INT8 on")
+        images = [read_image(s.image) for s in samples]
+        has_masks = all(s.mask is not None for s in samples)
+        masks = [read_mask(s.mask) for s in samples] if has_masks else None
+        source = f"split '{splits[0]}' of {root}"
+    else:
+        from visionseg.data.synthetic import make_sample
+
+        rng = np.random.default_rng(seed)
+        pairs = [make_sample(rng, min(side, 256), p_good=0.0) for _ in range(wanted)]
+        images, masks = [p[0] for p in pairs], [p[1] for p in pairs]
+        source = "generated images"
+    images = [im[:side, :side] for im in images]
+    masks = None if masks is None else [m[:side, :side] for m in masks]
+    n = min(settings.calibration_images, len(images))
+    held = slice(n, None) if len(images) > n else slice(None)
+    if held.start is None:
+        source += " (too few images: parity on the calibration images)"
+    return Int8Samples(images[:n], images[held], None if masks is None else masks[held], source)
 
 
 def network_span(graph: Any) -> list[str]:
@@ -124,8 +175,9 @@ def class_ious(confusion: np.ndarray, classes: Sequence[str]) -> dict[str, float
 
 def int8_parity(fp32: RunMask, int8: RunMask, images: Sequence[np.ndarray],
                 masks: Sequence[np.ndarray] | None, classes: Sequence[str], source: str,
-                settings: QuantizeSettings) -> Int8Parity:
-    """Both graphs on every image; ExportError naming the bound when one is missed."""
+                settings: QuantizeSettings, calibrated: int | None = None) -> Int8Parity:
+    """Both graphs on every image; ExportError naming the bound when one is missed.
+    ``calibrated``: how many images the ranges came from (default: as configured)."""
     n = len(classes)
     agree = total = 0
     conf32 = np.zeros((n, n), np.int64)
@@ -141,7 +193,8 @@ def int8_parity(fp32: RunMask, int8: RunMask, images: Sequence[np.ndarray],
             conf32 += np.bincount(truth[valid] * n + a[valid], minlength=n * n).reshape(n, n)
             conf8 += np.bincount(truth[valid] * n + b[valid], minlength=n * n).reshape(n, n)
     parity = Int8Parity(
-        images=len(images), source=source, calibration_images=settings.calibration_images,
+        images=len(images), source=source,
+        calibration_images=settings.calibration_images if calibrated is None else calibrated,
         agreement=agree / max(total, 1),
         iou_fp32=class_ious(conf32, classes) if masks is not None else None,
         iou_int8=class_ious(conf8, classes) if masks is not None else None)

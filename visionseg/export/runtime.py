@@ -115,6 +115,6 @@ class OnnxMethod(BatchedMethod):
     def predict_large(self, image: np.ndarray) -> Prediction:
         keep = image.shape[0] * image.shape[1] * self.num_classes * 4 <= self.max_probs_bytes
         mask, conf, probs = predict_tiled(image, self.probabilities, self.num_classes,
-                                          tile=self.tile_size, overlap=self.tile_overlap,
+                                          tile=self.tile_for(image), overlap=self.tile_overlap,
                                           batch_size=self.batch_size, keep_probs=keep)
         return Prediction(mask=mask, probs=probs, confidence=conf)

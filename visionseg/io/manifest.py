@@ -27,6 +27,8 @@ PACKAGES = (
 
 
 def package_versions(names: Iterable[str] = PACKAGES) -> dict[str, str | None]:
+    """Installed version of each package (None: not installed); the one version helper of
+    run manifests, checkpoints' cards, exports and tabular models."""
     versions: dict[str, str | None] = {}
     for name in names:
         try:

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from visionseg.core.checks import check_number
+from visionseg.core.checks import check_int, check_number
 from visionseg.core.errors import ConfigError
 
 
@@ -95,10 +95,8 @@ class _ThinClassLoss(nn.Module):
             raise ConfigError(
                 f"loss thin_classes must name defect classes of {classes[1:]}, got {thin}"
             )
-        if int(iterations) != iterations or not 1 <= iterations <= 50:
-            raise ConfigError(f"loss iterations must be an integer in 1..50, got {iterations}")
-        if not 0.0 <= smooth <= 100.0:
-            raise ConfigError(f"loss smooth must be in [0, 100], got {smooth}")
+        iterations = check_int("loss iterations", iterations, 1, maximum=50)
+        smooth = check_number("loss smooth", smooth, 0.0, maximum=100.0)
         self.ids = [classes.index(name) for name in thin]
         self.num_classes = len(classes)
         self.iterations = int(iterations)

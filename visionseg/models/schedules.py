@@ -17,7 +17,7 @@ import math
 import torch
 from torch.optim.lr_scheduler import LambdaLR
 
-from visionseg.core.errors import ConfigError
+from visionseg.core.checks import check_fraction, check_int
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +37,8 @@ def warmup_cosine(optimizer: torch.optim.Optimizer, total_steps: int | None = No
                   warmup_steps: int = 100, min_ratio: float = 0.01) -> LambdaLR:
     """Linear warm-up over ``warmup_steps``, then cosine decay to ``min_ratio`` x the rate
     at ``total_steps`` (the trainer's estimate, given by ``configure_optimizers``)."""
-    if int(warmup_steps) != warmup_steps or warmup_steps < 0:
-        raise ConfigError(f"model.scheduler.warmup_steps must be an integer >= 0, got "
-                          f"{warmup_steps}")
-    if not 0.0 <= min_ratio <= 1.0:
-        raise ConfigError(f"model.scheduler.min_ratio must be in [0, 1], got {min_ratio}")
+    warmup_steps = check_int("model.scheduler.warmup_steps", warmup_steps, 0)
+    min_ratio = check_fraction("model.scheduler.min_ratio", min_ratio)
     if not total_steps:
         log.warning("warmup_cosine: no step budget (trainer.max_steps); the rate stays "
                     "constant after the warm-up")

@@ -6,7 +6,6 @@ The reports themselves are built from the package's generic report document
 
 from __future__ import annotations
 
-import io
 import math
 from pathlib import Path
 from typing import Any
@@ -22,14 +21,12 @@ from visionseg.io import atomic_path, write_csv, write_text  # noqa: E402
 from visionseg.report.document import Figure, Section, Table  # noqa: E402
 from visionseg.report.html import render_html  # noqa: E402
 from visionseg.report.markdown import render_markdown  # noqa: E402
+from visionseg.report.plots import png_bytes  # noqa: E402
 
 
 def png(fig: Any) -> bytes:
-    """The figure as PNG bytes; the figure is closed."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
-    plt.close(fig)
-    return buffer.getvalue()
+    """The figure as PNG bytes (the report's one PNG helper, at 90 dpi); closed."""
+    return png_bytes(fig, dpi=90)
 
 
 def figure(key: str, caption: str, fig: Any) -> Figure:

@@ -92,7 +92,7 @@ class MaskRCNNMethod(NetworkMethod):
     def predict_large(self, image: np.ndarray) -> Prediction:
         """Detect tile by tile and merge objects cut by seams."""
         height, width = image.shape[:2]
-        tile = int(self.tile_size or max(height, width))
+        tile = self.tile_for(image)
         th, tw = min(tile, height), min(tile, width)
         windows = [(y, x) for y in tile_starts(height, th, self.tile_overlap)
                    for x in tile_starts(width, tw, self.tile_overlap)]

@@ -83,7 +83,7 @@ class SegmenterMethod(NetworkMethod):
             image,
             self.device_probabilities,
             self.num_classes,
-            tile=self.tile_size,
+            tile=self.tile_for(image),
             overlap=self.tile_overlap,
             batch_size=self.batch_size,
             keep_probs=self._keep_probs(image),
