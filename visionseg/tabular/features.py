@@ -84,16 +84,24 @@ def exclude_late_rows(tx: pd.DataFrame, quantile: float, max_gap_days: int, stri
     n_late = int(late.sum())
     if not n_late:
         return tx
-    first = dates[late].min().date()
+    account_late_rows(dq, n_late, cutoff, quantile, max_gap_days,
+                      (dates[late].min(), dates[late].max()), source, strict)
+    return tx[~late].reset_index(drop=True)
+
+
+def account_late_rows(dq: DataQuality, n_late: int, cutoff: pd.Timestamp, quantile: float,
+                      max_gap_days: int, span: tuple[pd.Timestamp, pd.Timestamp], source: str,
+                      strict: bool) -> None:
+    """The one message and accounting of rows dated after ``cutoff`` (both engines):
+    refused under ``strict``, else dropped from ``dq``'s rows used."""
     text = (f"{n_late} rows dated after {cutoff.date()} ({max_gap_days} days past the "
-            f"{quantile:.0%} quantile of the dates; the earliest {first}, the latest "
-            f"{dates[late].max().date()})")
+            f"{quantile:.0%} quantile of the dates; the earliest {span[0].date()}, the latest "
+            f"{span[1].date()})")
     if strict:
         raise TabularInputError(f"{source}: {text}; strict=true refuses them (fix the dates or "
                                 "set strict=false to exclude them)")
     dq.drop(f"{text}: would have moved the reference date", n_late)
     dq.rows_used = max(dq.rows_used - n_late, 0)
-    return tx[~late].reset_index(drop=True)
 
 
 def resolve_windows(

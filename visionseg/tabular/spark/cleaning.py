@@ -250,6 +250,8 @@ def exclude_late_rows(tx: Any, quantile: float, max_gap_days: int, strict: bool,
     years ahead would otherwise move the default reference date."""
     from pyspark.sql import functions as F
 
+    from visionseg.tabular.features import account_late_rows
+
     micros = tx.agg(F.percentile(F.unix_micros("ts"), F.lit(float(quantile)))).first()[0]
     cutoff = (pd.Timestamp(round(micros), unit="us") + pd.Timedelta(days=int(max_gap_days)))
     late = tx.where(F.col("ts") > cutoff.to_pydatetime())
@@ -257,12 +259,6 @@ def exclude_late_rows(tx: Any, quantile: float, max_gap_days: int, strict: bool,
     n_late = int(found[0])
     if not n_late:
         return tx
-    text = (f"{n_late} rows dated after {cutoff.date()} ({max_gap_days} days past the "
-            f"{quantile:.0%} quantile of the dates; the earliest {found[1].date()}, the latest "
-            f"{found[2].date()})")
-    if strict:
-        raise TabularInputError(f"{source}: {text}; strict=true refuses them (fix the dates or "
-                                "set strict=false to exclude them)")
-    dq.drop(f"{text}: would have moved the reference date", n_late)
-    dq.rows_used = max(dq.rows_used - n_late, 0)
+    account_late_rows(dq, n_late, cutoff, quantile, max_gap_days, (found[1], found[2]),
+                      source, strict)
     return tx.where(F.col("ts") <= cutoff.to_pydatetime())
