@@ -24,7 +24,7 @@ from visionseg.core.method import Method
 from visionseg.postprocess.chain import Chain
 
 #: Config groups chosen on the command line as ``group=option``; checked before Hydra runs.
-GROUPS = ("method", "postprocess", "decision", "tile", "rules", "model", "data", "trainer",
+GROUPS = ("method", "postprocess", "decision", "tile", "metrics", "model", "data", "trainer",
           "callbacks", "logger", "experiment", "debug", "evaluation", "hparams_search")
 
 

@@ -188,8 +188,8 @@ def test_an_unwritable_output_stops_before_any_work(where, data, tmp_path, capsy
     assert err.count("\n") == 1 and blocker.read_text() == "not a folder"
 
 
-def test_out_of_range_rules_are_one_clear_message(data, tmp_path, capsys):
+def test_out_of_range_metrics_settings_are_one_clear_message(data, tmp_path, capsys):
     root, _, _ = data
-    assert run(_cfg(root, tmp_path / "out", "baselines=[dark]", "rules.defect_iou=1.5")) == 2
-    assert capsys.readouterr().err == ("error: rules.defect_iou must be a number in (0, 1], "
+    assert run(_cfg(root, tmp_path / "out", "baselines=[dark]", "metrics.defect_iou=1.5")) == 2
+    assert capsys.readouterr().err == ("error: metrics.defect_iou must be a number in (0, 1], "
                                        "got 1.5\n")

@@ -156,7 +156,7 @@ def test_settings_are_checked():
     ("size_thresholds", [10]), ("size_thresholds", [0, 10]), ("defect_iou", "half"),
 ])
 def test_out_of_range_settings_name_the_setting(field, value):
-    with pytest.raises(ConfigError, match=f"rules.{field} must be"):
+    with pytest.raises(ConfigError, match=f"metrics.{field} must be"):
         EvalSettings.from_any({field: value})
 
 

@@ -92,7 +92,8 @@ def test_command_line_bad_input_is_one_line_and_exit_2(tmp_path):
          "format=tflite", f"output={tmp_path / 'out'}"],
         capture_output=True, text=True, cwd=REPO, timeout=300)
     assert proc.returncode == 2
-    assert proc.stderr.strip() == "error: format=tflite: unknown export format; available: onnx, openvino"
+    assert proc.stderr.strip() == ("error: format=tflite: unknown export format; "
+                                   "available: onnx, openvino")
     assert not (tmp_path / "out").exists()
 
 

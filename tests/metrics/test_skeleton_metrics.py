@@ -99,11 +99,11 @@ def test_thin_classes_default_by_name_and_are_checked():
         1, 3]
     assert thin_classes_of(CLASSES, EvalSettings(thin_classes=["spot"])) == [2]
     assert thin_classes_of(CLASSES, EvalSettings(thin_classes=[])) == []
-    with pytest.raises(ConfigError, match=r"rules.thin_classes: \['crak'\] are not defect"):
+    with pytest.raises(ConfigError, match=r"metrics.thin_classes: \['crak'\] are not defect"):
         thin_classes_of(CLASSES, EvalSettings(thin_classes=["crak"]))
-    with pytest.raises(ConfigError, match="rules.thin_classes must be a list"):
+    with pytest.raises(ConfigError, match="metrics.thin_classes must be a list"):
         EvalSettings(thin_classes="crack")
-    with pytest.raises(ConfigError, match="rules.thin_tolerance_diagonal"):
+    with pytest.raises(ConfigError, match="metrics.thin_tolerance_diagonal"):
         EvalSettings(thin_tolerance_diagonal=0.5)
-    with pytest.raises(ConfigError, match="rules.thin_tolerance "):
+    with pytest.raises(ConfigError, match="metrics.thin_tolerance "):
         EvalSettings(thin_tolerance=-1)

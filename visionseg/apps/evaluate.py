@@ -2,7 +2,7 @@
 
 Checkpoints and exports (``ckpt=``) come through the one loader; baselines and
 post-processing chains are named in the config and built by :mod:`visionseg.registry`. The
-figure rules and the tiles come from the shared ``rules/`` and ``tile/`` nodes; the part
+figure settings and the tiles come from the shared ``metrics/`` and ``tile/`` nodes; the part
 rule is the one a calibrated model carries unless ``decision.*`` is set on the command line
 (else the ``decision/`` node).
 """
@@ -98,7 +98,7 @@ def run(cfg: DictConfig) -> int:
     try:
         check_output(cfg.output)
         clear_partial_outputs(cfg.output)
-        settings = EvalSettings.from_any(to_plain(cfg.rules))
+        settings = EvalSettings.from_any(to_plain(cfg.metrics))
         configured = PartRule.from_dict(to_plain(cfg.decision))
         tile = TileSettings.from_dict(to_plain(cfg.tile))
         loaded = load_models(names(cfg.ckpt), str(cfg.device), tile, cfg.batch_size)

@@ -1,4 +1,4 @@
-"""Evaluation settings: how the figures are computed, set in ``configs/rules/``.
+"""Evaluation settings: how the figures are computed, set in ``configs/metrics/``.
 
 The OK/NG rule is not here: it is :class:`visionseg.core.verdict.PartRule` (``configs/decision/``).
 """
@@ -14,7 +14,7 @@ from visionseg.core.errors import ConfigError, settings_from
 from visionseg.metrics.skeleton import thin_class_ids
 
 #: The config node of these settings, as error messages name it.
-NODE = "rules"
+NODE = "metrics"
 
 
 @dataclass
@@ -36,7 +36,7 @@ class EvalSettings:
     ``ignore_index``: ground-truth value of pixels left out of every figure.
 
     Every value is range-checked here, where settings are built: a bad one is one
-    :class:`ConfigError` naming ``rules.<field>``.
+    :class:`ConfigError` naming ``metrics.<field>``.
     """
 
     defect_iou: float = 0.5
@@ -101,7 +101,7 @@ def _is_int(value: Any) -> bool:
 
 
 def thin_classes_of(classes: Sequence[str], settings: EvalSettings) -> list[int]:
-    """Indices of ``rules.thin_classes`` in ``classes`` (one ConfigError for a name that is
+    """Indices of ``metrics.thin_classes`` in ``classes`` (one ConfigError for a name that is
     no defect class)."""
     try:
         return thin_class_ids(classes, settings.thin_classes)

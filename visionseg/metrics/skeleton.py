@@ -29,7 +29,7 @@ from skimage.morphology import skeletonize
 
 from visionseg.metrics.ratios import ratio
 
-#: Class names that are thin by default (``rules.thin_classes: null``), matched as substrings.
+#: Class names that are thin by default (``metrics.thin_classes: null``), matched as substrings.
 THIN_WORDS = ("crack", "scratch")
 
 

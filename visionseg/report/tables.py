@@ -114,7 +114,7 @@ def thin_table(results: EvalResults) -> Table | None:
         "ground-truth skeleton pixel lies within the tolerance, a ground-truth one found when "
         "a predicted one does (by distance, not one-to-one); pixel counts summed over the "
         "split. The diagonal tolerance is the BSDS setting crack papers report. Classes: "
-        "rules.thin_classes.",
+        "metrics.thin_classes.",
     )
 
 

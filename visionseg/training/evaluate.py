@@ -1,5 +1,5 @@
 """End-of-training evaluation: the best checkpoint and the configured baselines on the test
-split (validation when there is none), through the same code and the same ``rules/``,
+split (validation when there is none), through the same code and the same ``metrics/``,
 ``decision/`` and ``tile/`` nodes as ``evaluate.py``."""
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def evaluate_checkpoint(
 ) -> dict[str, Any]:
     """Write report.html/.md, metrics.json/.csv, per_image.csv into ``output_dir``.
 
-    ``cfg`` is the whole training config (its ``evaluation``, ``rules``, ``decision`` and
+    ``cfg`` is the whole training config (its ``evaluation``, ``metrics``, ``decision`` and
     ``tile`` nodes). Returns the trained model's figures on its raw output (chain ``none``),
     with the split, image count and checkpoint path added.
     """
@@ -43,7 +43,7 @@ def evaluate_checkpoint(
         method.classes,
         output_dir,
         chains=build_chains(chain_names),
-        settings=EvalSettings.from_any(to_plain(cfg.rules)),
+        settings=EvalSettings.from_any(to_plain(cfg.metrics)),
         train_samples=datamodule.splits["train"] if baselines else None,
         title=f"visionseg training run {output_dir.name}",
         context={"split": split, "data_root": str(datamodule.root), "checkpoint": str(checkpoint)},
