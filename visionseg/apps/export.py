@@ -64,5 +64,7 @@ def export(cfg: DictConfig) -> ExportMetadata:
                                  f", worst class IoU change {change:.4f}"))
     if meta.openvino is not None:
         print(f"OpenVINO {meta.openvino.version} IR -> {request.output}/model.xml (+ model.bin): "
-              f"masks agree with ONNX Runtime on {meta.openvino.agreement:.5f} of the pixels")
+              f"masks agree with "
+              f"{'ONNX Runtime' if meta.quantization is None else 'the fp32 graph'} on "
+              f"{meta.openvino.agreement:.5f} of the pixels")
     return meta
