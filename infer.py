@@ -22,9 +22,9 @@ def main(cfg: DictConfig) -> None:
 
     with user_errors():
         summary = run(cfg)
-    if summary["failed"]:
+    if summary.failed:
         print(
-            f"error: {summary['failed']} image(s) failed; see {cfg.output}/summary.json",
+            f"error: {summary.failed} image(s) failed; see {cfg.output}/summary.json",
             file=sys.stderr,
         )
         raise SystemExit(1)

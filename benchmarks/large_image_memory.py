@@ -61,7 +61,7 @@ def main() -> None:
     pixels = args.height * args.width
     print(
         f"image {args.width}x{args.height} ({pixels / 1e6:.0f} MP), status "
-        f"{summary['results'][0]['status']}, {seconds:.0f} s on CPU"
+        f"{summary.records[0].status}, {seconds:.0f} s on CPU"
     )
     print(
         f"peak RSS {peak:.2f} GiB (before inference {base:.2f} GiB); the RGB image is "

@@ -29,6 +29,7 @@ from hydra.utils import instantiate
 from torchvision.models.detection import maskrcnn_resnet50_fpn
 
 from benchmarks.common import Timer, device_name, lightning_images_per_second
+from visionseg.data.batch import SegmentationBatch
 from visionseg.data.synthetic import generate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,21 +70,21 @@ def _config(args, root: Path, device: torch.device):
         return compose("train", overrides=overrides)
 
 
-def _batches(cfg, count: int) -> list[dict]:
+def _batches(cfg, count: int) -> list[SegmentationBatch]:
     datamodule = instantiate(cfg.data)
     datamodule.setup("fit")
     loader = datamodule.train_dataloader()
     return list(itertools.islice(itertools.cycle(loader), count))
 
 
-def bare(args, device: torch.device, batches: list[dict]) -> float:
+def bare(args, device: torch.device, batches: list[SegmentationBatch]) -> float:
     torch.manual_seed(0)
     model = maskrcnn_resnet50_fpn(weights=None, weights_backbone=None, num_classes=4,
                                   min_size=args.size, max_size=args.size).to(device).train()
     opt = torch.optim.AdamW(model.parameters(), lr=2e-4, weight_decay=1e-4)
     data = [
-        ([image.to(device).float() / 255 for image in batch["image"]],
-         [{k: v.to(device) for k, v in t.items()} for t in batch["targets"]])
+        ([image.to(device).float() / 255 for image in batch.image],
+         [{k: v.to(device) for k, v in t.items()} for t in batch.targets])
         for batch in batches
     ]
 

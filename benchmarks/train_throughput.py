@@ -39,6 +39,7 @@ from hydra.utils import instantiate
 from torch.utils.data import DataLoader, Dataset
 
 from benchmarks.common import Timer, device_name, lightning_images_per_second, sync
+from visionseg.data.batch import SegmentationBatch
 from visionseg.data.synthetic import generate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -169,7 +170,8 @@ def _loader_rate(loader, batches: int, device: torch.device, augment=None,
             yield from loader
 
     def take(batch) -> int:
-        images, masks = (batch["image"], batch["mask"]) if isinstance(batch, dict) else batch
+        images, masks = ((batch.image, batch.mask) if isinstance(batch, SegmentationBatch)
+                         else batch)
         if augment is not None:
             augment(images.to(device), masks.to(device))
         return len(images)

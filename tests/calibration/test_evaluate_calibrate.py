@@ -55,7 +55,7 @@ def test_calibrates_on_validation_writes_the_rule_and_reports(data, tmp_path):
     assert fr <= 0.25 * (ok + fr) and ok + fr + esc + ng == 14
     assert sum(map(sum, found[0]["evaluated_chosen"])) == 8  # judged on the test split
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["context"]["calibration"][0]["chosen"] == found[0]["chosen"]
+    assert metrics["calibration"][0]["chosen"] == found[0]["chosen"]
     report = (out / "report.md").read_text()
     assert "Operating curve" in report and (out / "figures" / "operating_curve.png").is_file()
 

@@ -15,12 +15,13 @@ from hydra import compose, initialize_config_dir
 from tests.export.conftest import RULE, TILE
 from visionseg.apps.infer import infer
 from visionseg.data.synthetic import make_sample
+from visionseg.inference.records import InferenceSummary
 from visionseg.io.images import write_png
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _infer(model: Path, images: Path, out: Path) -> dict:
+def _infer(model: Path, images: Path, out: Path) -> InferenceSummary:
     args = [f"ckpt={model}", f"input={images}", f"output={out}", "device=cpu",
             "progress=false", f"tile.size={TILE.size}", f"tile.overlap={TILE.overlap}"]
     with initialize_config_dir(version_base="1.3", config_dir=str(REPO / "configs")):
@@ -46,9 +47,9 @@ def test_same_outputs_from_checkpoint_and_export(calibrated_ckpt, exported, tmp_
         a = cv2.imread(str(torch_out / "masks" / f"{name}.png"), cv2.IMREAD_UNCHANGED)
         b = cv2.imread(str(onnx_out / "masks" / f"{name}.png"), cv2.IMREAD_UNCHANGED)
         assert a.shape == b.shape and (a == b).mean() >= 0.999
-    assert torch_summary["decision"] == onnx_summary["decision"] == RULE.to_dict()
-    assert torch_summary["method"] == onnx_summary["method"]
-    verdicts = [[r["verdict"] for r in s["results"]] for s in (torch_summary, onnx_summary)]
+    assert torch_summary.decision == onnx_summary.decision == RULE.to_dict()
+    assert torch_summary.method == onnx_summary.method
+    verdicts = [[r.verdict for r in s.records] for s in (torch_summary, onnx_summary)]
     assert verdicts[0] == verdicts[1]
     defects = [pd.read_csv(o / "defects.csv") for o in (torch_out, onnx_out)]
     assert len(defects[0]) == len(defects[1])

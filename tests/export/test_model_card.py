@@ -116,8 +116,8 @@ def _infer(model: Path, images: Path, out: Path) -> list[bool]:
 
     summary = infer(_cfg("infer", [f"ckpt={model}", f"input={images}", f"output={out}",
                                    "progress=false", *OVERRIDES]))
-    assert summary["decision"] == RULE.to_dict()
-    return [r["verdict"] == "NG" for r in sorted(summary["results"], key=lambda r: r["image"])]
+    assert summary.decision == RULE.to_dict()
+    return [r.ng for r in sorted(summary.records, key=lambda r: r.image)]
 
 
 def _inspector(model: Path):

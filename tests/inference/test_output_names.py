@@ -46,7 +46,7 @@ def test_same_stems_never_overwrite_each_other(tmp_path):
     paths = expand_inputs(str(src / "**/*.*"))
     out = tmp_path / "out"
     summary = run_inference(Threshold(), paths, out, show_progress=False)
-    assert summary["failed"] == 0
+    assert summary.failed == 0
     results = json.loads((out / "summary.json").read_text())["results"]
     assert len({r["outputs"]["mask"] for r in results}) == 4
     by_input = {Path(r["image"]).relative_to(src).as_posix(): r for r in results}
@@ -101,12 +101,12 @@ def test_sixteen_bit_inputs_are_read_with_the_given_policy(tmp_path):
     _dark_square(tmp_path / "twelve.png", 4, value=400, dtype=np.uint16)  # 12-bit sensor
     out = tmp_path / "out"
     auto = run_inference(Threshold(level=60), [tmp_path / "twelve.png"], out, show_progress=False)
-    assert auto["results"][0]["defect_pixels"]["defect"] == 36  # 400/4095 -> 25 < 60
-    assert auto["settings"]["scale16"] == {"mode": "auto", "low": 0, "high": 65535}
+    assert auto.records[0].defect_pixels["defect"] == 36  # 400/4095 -> 25 < 60
+    assert auto.settings["scale16"] == {"mode": "auto", "low": 0, "high": 65535}
     full = run_inference(Threshold(level=60), [tmp_path / "twelve.png"], out,
                          settings=InferenceSettings(scale16=Scale16("full")),
                          show_progress=False)
-    assert full["results"][0]["defect_pixels"]["defect"] == 24 * 24  # all nearly black
+    assert full.records[0].defect_pixels["defect"] == 24 * 24  # all nearly black
 
 
 def test_infer_settings_use_the_models_policy_unless_forced():

@@ -42,7 +42,7 @@ def test_folder_with_a_corrupt_file(tmp_path):
         rule=PartRule(min_area=5),
         show_progress=False,
     )
-    assert summary["failed"] == 1 and summary["images"] == 3
+    assert summary.failed == 1 and summary.images == 3
     by_name = {r["name"]: r for r in json.loads((out / "summary.json").read_text())["results"]}
     assert by_name["c"]["status"] == "error" and "cannot be decoded" in by_name["c"]["error"]
     assert by_name["a"]["verdict"] == "NG" and by_name["a"]["defects"] == 2
@@ -68,7 +68,7 @@ def test_glob_and_earlier_outputs_survive_a_failing_rerun(tmp_path):
     summary = run_inference(
         Broken(), expand_inputs(str(tmp_path / "x*.png")), out, show_progress=False
     )
-    assert summary["failed"] == 1 and "device lost" in summary["results"][0]["error"]
+    assert summary.failed == 1 and "device lost" in summary.records[0].error
     assert (out / "masks/x1.png").read_bytes() == before
     assert not [p for p in out.rglob("*") if ".part" in p.name]
 

@@ -110,14 +110,14 @@ def test_sources_in_order_of_preference_and_empty_images(instance_cfg, tmp_path)
     assert dm.audit_report["instance_sources"] == {"train": {"instances": 3},
                                                    "val": {"components": 2}}
     batch = next(iter(dm.val_dataloader()))
-    counts = [len(t["labels"]) for t in batch["targets"]]
+    counts = [len(t["labels"]) for t in batch.targets]
     assert counts == [2, 0]
-    assert batch["targets"][1]["boxes"].shape == (0, 4)
-    assert batch["targets"][1]["masks"].shape == (0, 48, 64)
+    assert batch.targets[1]["boxes"].shape == (0, 4)
+    assert batch.targets[1]["masks"].shape == (0, 48, 64)
     train_batch = next(iter(dm.train_dataloader()))
-    assert train_batch["image"].dtype == torch.uint8
-    assert train_batch["image"].shape == (2, 3, 32, 32)
-    for target in train_batch["targets"]:
+    assert train_batch.image.dtype == torch.uint8
+    assert train_batch.image.shape == (2, 3, 32, 32)
+    for target in train_batch.targets:
         assert target["masks"].shape[-2:] == (32, 32)
 
 
@@ -149,7 +149,7 @@ def test_collate_pads_targets_to_the_batch(instance_cfg):
                       "target": instance_target(labels, np.array([2])), "name": "x",
                       "size": (h, w)})
     batch = instance_collate(items)
-    assert batch["image"].shape == (2, 3, 24, 30) and batch["sizes"] == [(20, 30), (24, 16)]
-    for target in batch["targets"]:
+    assert batch.image.shape == (2, 3, 24, 30) and batch.sizes == [(20, 30), (24, 16)]
+    for target in batch.targets:
         assert target["masks"].shape == (1, 24, 30)
         assert target["masks"][0, 2:6, 3:9].all() and target["masks"].sum() == 24

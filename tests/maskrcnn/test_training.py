@@ -15,6 +15,7 @@ from hydra import compose, initialize_config_dir
 
 from tests.conftest import ROOT, run_script
 from visionseg.core.errors import ConfigError
+from visionseg.data.batch import SegmentationBatch
 from visionseg.data.synthetic import generate
 from visionseg.export.loader import load
 from visionseg.io.images import read_image
@@ -132,10 +133,11 @@ def test_images_without_defects_are_valid_training_samples():
     module = MaskRCNNModule(**model_cfg)
     empty = {"boxes": torch.zeros((0, 4)), "labels": torch.zeros(0, dtype=torch.int64),
              "masks": torch.zeros((0, 32, 32), dtype=torch.uint8)}
-    batch = {"image": torch.randint(0, 255, (2, 3, 32, 32), dtype=torch.uint8),
-             "targets": [empty, dict(empty)]}
+    batch = SegmentationBatch(torch.randint(0, 255, (2, 3, 32, 32), dtype=torch.uint8),
+                              torch.zeros((2, 32, 32), dtype=torch.long), ["a", "b"],
+                              targets=[empty, dict(empty)])
     module.train()
-    losses = module.net(batch["image"], batch["targets"])
+    losses = module.net(batch.image, batch.targets)
     loss = sum(losses.values())
     assert torch.isfinite(loss) and float(losses["loss_mask"]) == 0.0
     loss.backward()

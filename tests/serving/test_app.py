@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import cv2
 import httpx
 import numpy as np
+import pandas as pd
 import pytest
 import uvicorn
 
@@ -64,6 +65,9 @@ def test_inspect_answers_as_batch_inference_writes(inspector, tmp_path):
     assert answer["verdict"] in ("OK", "NG") and answer["name"] == "part"
     assert set(answer["defects"]) == set(CLASSES[1:])
     assert sum(answer["defects"].values()) == len(answer["regions"])
+    table = pd.read_csv(tmp_path / "batch" / "defects.csv")  # the same rows as the batch table
+    assert [(r["class"], r["area"], r["x"], r["y"]) for r in answer["regions"]] == list(
+        zip(table["class"], table["area"], table["x"], table["y"], strict=True))
     assert set(answer["latency_ms"]) >= {"decode", "predict", "postprocess", "total"}
     assert answer["monitor"]["drift"] == "unavailable"
 

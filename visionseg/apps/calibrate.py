@@ -15,7 +15,6 @@ import re
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 from omegaconf import DictConfig
 
@@ -50,9 +49,9 @@ def calibrate_for_evaluation(
     evaluated: Sequence[Sample],
     train: Sequence[Sample] | None,
     checkpoints: Sequence[str],
-) -> list[dict[str, Any]]:
+) -> list[MethodCalibration]:
     """Calibrate every method (``methods[:len(checkpoints)]`` came from ``checkpoints``)
-    and write the outputs; the results as plain dicts for the evaluation's context."""
+    and write the outputs; returns what each calibration found, for the report."""
     target = requested(cfg)
     assert target is not None
     node = cfg.calibrate
@@ -91,7 +90,7 @@ def calibrate_for_evaluation(
         ))
     out = Path(node.get("output") or Path(str(cfg.output)) / "calibration")
     _write(out, found, list(checkpoints), cfg)
-    return [m.to_dict() for m in found]
+    return found
 
 
 def _counts(point: OperatingPoint) -> PartCounts:

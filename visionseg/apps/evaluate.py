@@ -17,6 +17,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from visionseg.apps.calibrate import calibrate_for_evaluation, requested
+from visionseg.calibration.results import MethodCalibration
 from visionseg.core.errors import ConfigError, UserError, report_user_error
 from visionseg.core.method import Method
 from visionseg.core.tiling import TileSettings
@@ -116,7 +117,7 @@ def run(cfg: DictConfig) -> int:
         if not methods:
             raise EvaluationError("nothing to evaluate: give ckpt=PATH and/or baselines=[...]")
         chains = build_chains(names(cfg.chains) or ["none"])
-        calibration = None
+        calibration: list[MethodCalibration] = []
         if requested(cfg) is not None:  # calibrate.max_false_reject / max_escape (docs/line.md)
             calibration = calibrate_for_evaluation(cfg, methods, classes, rule, samples, train,
                                                    names(cfg.ckpt))
@@ -136,8 +137,8 @@ def run(cfg: DictConfig) -> int:
                 "train_split": str(cfg.train_split) if train is not None else None,
                 "checkpoints": names(cfg.ckpt),
                 "config": OmegaConf.to_container(cfg, resolve=True),
-                **({"calibration": calibration} if calibration else {}),
             },
+            calibrations=calibration or (),
         )
     except UserError as err:
         return report_user_error(err)

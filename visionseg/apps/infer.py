@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
 
 from omegaconf import DictConfig
 
@@ -16,6 +15,7 @@ from visionseg.data.folder import list_split
 from visionseg.data.pairs import TrainPairs
 from visionseg.export.loader import LoadedModel, load, rule_for_run
 from visionseg.inference.inputs import expand_inputs
+from visionseg.inference.records import InferenceSummary
 from visionseg.inference.runner import InferenceSettings, run_inference
 from visionseg.io.scale16 import Scale16
 from visionseg.registry import build_method, chain_from_steps, to_plain
@@ -61,7 +61,7 @@ def inference_settings(cfg: DictConfig, trained: Scale16 | None = None) -> Infer
     )
 
 
-def infer(cfg: DictConfig) -> dict[str, Any]:
+def infer(cfg: DictConfig) -> InferenceSummary:
     """Segment ``cfg.input`` once (``infer.py watch=true`` runs ``apps.serve.watch``)."""
     tile = TileSettings.from_dict(to_plain(cfg.tile))
     rule = PartRule.from_dict(to_plain(cfg.decision))
@@ -80,9 +80,9 @@ def infer(cfg: DictConfig) -> dict[str, Any]:
     )
     log.info(
         "%d image(s), %d NG, %d failed -> %s",
-        summary["images"],
-        summary["ng"],
-        summary["failed"],
+        summary.images,
+        summary.ng,
+        summary.failed,
         cfg.output,
     )
     return summary

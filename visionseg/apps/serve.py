@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 from omegaconf import DictConfig
 
@@ -22,7 +20,7 @@ from visionseg.monitor.window import RollingMonitor
 from visionseg.registry import chain_from_steps, to_plain
 from visionseg.serving.inspector import Inspector
 from visionseg.serving.settings import ServeSettings, WatchSettings
-from visionseg.serving.watcher import FolderWatcher, stop_on_signals
+from visionseg.serving.watcher import FolderWatcher, WatchSummary, stop_on_signals
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +46,7 @@ def build_inspector(cfg: DictConfig) -> Inspector:
     )
 
 
-def watch(cfg: DictConfig) -> dict[str, Any]:
+def watch(cfg: DictConfig) -> WatchSummary:
     """Inspect images landing in ``cfg.input`` until SIGINT/SIGTERM; returns what this
     run did (``failed`` is 0: unreadable files are logged and moved aside, not fatal)."""
     settings = WatchSettings.from_dict(to_plain(cfg.get("watch_settings")))
@@ -61,7 +59,7 @@ def watch(cfg: DictConfig) -> dict[str, Any]:
         except KeyboardInterrupt:
             log.warning("Abandoned the image in hand; a restart redoes it")
             summary = watcher.summary
-    return {**asdict(summary), "failed": 0}
+    return summary
 
 
 def serve(cfg: DictConfig) -> None:

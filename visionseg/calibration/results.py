@@ -11,8 +11,8 @@ import numpy as np
 from visionseg.calibration.grid import Target
 from visionseg.core.verdict import PartRule
 
-#: Key of the calibration results in an evaluation's context (and metrics.json).
-CONTEXT_KEY = "calibration"
+#: Key of the calibration results in metrics.json.
+METRICS_KEY = "calibration"
 
 
 @dataclass
@@ -106,8 +106,3 @@ class MethodCalibration:
             checkpoint=value.get("checkpoint"),
             notes=[str(n) for n in value.get("notes") or []],
         )
-
-
-def from_context(context: Mapping[str, Any]) -> list[MethodCalibration]:
-    """The calibrations stored in an evaluation's context (empty when none ran)."""
-    return [MethodCalibration.from_dict(v) for v in context.get(CONTEXT_KEY) or []]

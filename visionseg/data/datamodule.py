@@ -15,6 +15,7 @@ from torch.utils.data import DataLoader, get_worker_info
 
 from visionseg.core.errors import ConfigError
 from visionseg.data import synthetic
+from visionseg.data.batch import SegmentationBatch
 from visionseg.data.dataset import SegmentationDataset, pad_collate
 from visionseg.data.folder import DatasetError, Sample, Survey16, audit_samples, list_split
 from visionseg.data.sampling import (
@@ -269,12 +270,13 @@ class SegmentationDataModule(L.LightningDataModule):
             collate_fn=self.collate_fn,
         )
 
-    def on_after_batch_transfer(self, batch: dict, dataloader_idx: int) -> dict:
+    def on_after_batch_transfer(self, batch: SegmentationBatch, dataloader_idx: int
+                                ) -> SegmentationBatch:
         trainer = self.trainer
         if self.device_transform is not None and trainer is not None and trainer.training:
             if hasattr(self.device_transform, "set_rank"):
                 self.device_transform.set_rank(trainer.global_rank)
-            batch["image"], batch["mask"] = self.device_transform(batch["image"], batch["mask"])
+            batch.image, batch.mask = self.device_transform(batch.image, batch.mask)
         return batch
 
     def train_dataloader(self) -> DataLoader:

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from visionseg.data.batch import SegmentationBatch
 from visionseg.data.folder import IGNORE_INDEX, Sample
 from visionseg.io.images import read_image, read_mask
 from visionseg.io.scale16 import Scale16
@@ -105,15 +106,12 @@ class SegmentationDataset(Dataset):
         }
 
 
-def pad_collate(batch: list[dict]) -> dict:
+def pad_collate(batch: list[dict]) -> SegmentationBatch:
     """Stack samples, padding smaller ones (image with 0, mask with the ignore value)."""
     names = [item["name"] for item in batch]
     if len({tuple(item["image"].shape) for item in batch}) == 1:
-        return {
-            "image": torch.stack([item["image"] for item in batch]),
-            "mask": torch.stack([item["mask"] for item in batch]),
-            "name": names,
-        }
+        return SegmentationBatch(torch.stack([item["image"] for item in batch]),
+                                 torch.stack([item["mask"] for item in batch]), names)
     height = max(item["image"].shape[1] for item in batch)
     width = max(item["image"].shape[2] for item in batch)
     images = torch.zeros((len(batch), 3, height, width), dtype=torch.uint8)
@@ -122,4 +120,4 @@ def pad_collate(batch: list[dict]) -> dict:
         _, h, w = item["image"].shape
         images[i, :, :h, :w] = item["image"]
         masks[i, :h, :w] = item["mask"]
-    return {"image": images, "mask": masks, "name": names}
+    return SegmentationBatch(images, masks, names)

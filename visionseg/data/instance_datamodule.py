@@ -21,6 +21,7 @@ import torch
 from torch.utils.data import Dataset
 
 from visionseg.core.errors import ConfigError
+from visionseg.data.batch import SegmentationBatch
 from visionseg.data.datamodule import SegmentationDataModule
 from visionseg.data.dataset import pad_collate
 from visionseg.data.folder import IGNORE_INDEX, DatasetError, Sample
@@ -99,10 +100,10 @@ class InstanceDataset(Dataset):
         }
 
 
-def instance_collate(batch: list[dict]) -> dict:
+def instance_collate(batch: list[dict]) -> SegmentationBatch:
     """:func:`pad_collate` plus ``targets`` (masks padded to the batch's size) and ``sizes``."""
     out = pad_collate(batch)
-    height, width = out["image"].shape[-2:]
+    height, width = out.image.shape[-2:]
     targets = []
     for item in batch:
         target = dict(item["target"])
@@ -112,8 +113,8 @@ def instance_collate(batch: list[dict]) -> dict:
             padded[:, : masks.shape[1], : masks.shape[2]] = masks
             target["masks"] = padded
         targets.append(target)
-    out["targets"] = targets
-    out["sizes"] = [item["size"] for item in batch]
+    out.targets = targets
+    out.sizes = [item["size"] for item in batch]
     return out
 
 

@@ -32,6 +32,7 @@ from visionseg.core.prediction import Prediction
 from visionseg.core.verdict import PartRule
 from visionseg.data.settings import check_fraction, check_int
 from visionseg.inference.inputs import unique_names
+from visionseg.inference.records import DEFECT_COLUMNS, DefectRow, ImageRecord, InferenceSummary
 from visionseg.inference.writers import OUTPUT_FOLDERS, defect_rows, output_files, write_outputs
 from visionseg.io.atomic import remove_partial_files, write_csv, write_json
 from visionseg.io.images import ImageReadError, read_image
@@ -39,19 +40,6 @@ from visionseg.io.scale16 import Scale16
 from visionseg.postprocess.base import PostProcess
 
 log = logging.getLogger(__name__)
-
-DEFECT_COLUMNS = [
-    "image",
-    "class",
-    "class_id",
-    "area",
-    "x",
-    "y",
-    "width",
-    "height",
-    "mean_confidence",
-]
-
 
 DEFAULT_IO_THREADS = max(2, min(8, (os.cpu_count() or 2) // 2))
 
@@ -141,10 +129,10 @@ def run_inference(
     settings: InferenceSettings | None = None,
     show_progress: bool = True,
     rule: PartRule | None = None,
-) -> dict[str, Any]:
+) -> InferenceSummary:
     """Segment every image of ``paths``; write masks, overlays, ``defects.csv``,
-    ``summary.json``. Returns the summary; ``summary["failed"]`` counts failed images and
-    ``summary["results"]`` maps each input to its outputs (or its error)."""
+    ``summary.json``. Returns the summary: ``failed`` counts failed images, ``records``
+    holds each input's outputs (or its error)."""
     settings = settings or InferenceSettings()
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -172,22 +160,19 @@ def run_inference(
 
     records = batch.records
     order = {n: i for i, n in enumerate(names)}
-    records.sort(key=lambda r: order.get(r["name"], 0))
-    summary = {
-        "method": method.name,
-        "classes": method.classes,
-        "settings": {**settings.to_dict(), **method.output_settings(),
-                     "postprocess": getattr(postprocess, "name", None)},
-        "decision": batch.rule.to_dict(),
-        "images": len(records),
-        "failed": sum(r["status"] != "ok" for r in records),
-        "ng": sum(r.get("verdict") == "NG" for r in records),
-        "seconds": round(time.perf_counter() - started, 3),
-        "results": records,
-    }
-    defects = batch.defects
+    records.sort(key=lambda r: order.get(r.name, 0))
+    summary = InferenceSummary(
+        method=method.name,
+        classes=list(method.classes),
+        settings={**settings.to_dict(), **method.output_settings(),
+                  "postprocess": getattr(postprocess, "name", None)},
+        decision=batch.rule.to_dict(),
+        records=records,
+        seconds=time.perf_counter() - started,
+    )
+    defects = [row.to_dict() for row in batch.defects]
     write_csv(output_dir / "defects.csv", pd.DataFrame(defects, columns=_columns(defects)))
-    write_json(output_dir / "summary.json", summary)
+    write_json(output_dir / "summary.json", summary.to_dict())
     return summary
 
 
@@ -199,9 +184,9 @@ class _BatchJudge:
                  settings: InferenceSettings, rule: PartRule) -> None:
         self.method, self.output_dir, self.postprocess = method, output_dir, postprocess
         self.settings, self.rule = settings, rule
-        self.records: list[dict[str, Any]] = []
-        self.defects: list[dict[str, Any]] = []
-        self.pending: list[tuple[dict[str, Any], Future]] = []
+        self.records: list[ImageRecord] = []
+        self.defects: list[DefectRow] = []
+        self.pending: list[tuple[ImageRecord, Future]] = []
 
     def run(self, items: list, pool: ThreadPoolExecutor) -> None:
         good = [(p, n, img) for p, n, img in items if isinstance(img, np.ndarray)]
@@ -220,7 +205,7 @@ class _BatchJudge:
             except Exception as err:  # one bad image must not stop the batch job
                 self.records.append(_failure(path, name, err))
                 continue
-            record["outputs"] = output_files(
+            record.outputs = output_files(
                 name, self.settings.overlays, pred.instances is not None
             )
             self.records.append(record)
@@ -232,7 +217,7 @@ class _BatchJudge:
             self.pending.append((record, future))
 
 
-def _predict(method: Method, good: list, records: list) -> list[Prediction | None]:
+def _predict(method: Method, good: list, records: list[ImageRecord]) -> list[Prediction | None]:
     if not good:
         return []
     try:
@@ -248,28 +233,29 @@ def _predict(method: Method, good: list, records: list) -> list[Prediction | Non
         return preds
 
 
-def _judge(path, name, image, pred, classes, rule: PartRule) -> tuple[dict, list[dict]]:
+def _judge(
+    path, name, image, pred, classes, rule: PartRule
+) -> tuple[ImageRecord, list[DefectRow]]:
     verdict = rule.judge(pred, classes)
     rows = defect_rows(name, pred, classes, rule)
     counts = np.bincount(pred.mask.ravel(), minlength=len(classes))
-    record = {
-        "image": str(path),
-        "name": name,
-        "status": "ok",
-        "width": int(image.shape[1]),
-        "height": int(image.shape[0]),
-        "defect_pixels": {classes[c]: int(counts[c]) for c in range(1, len(classes))},
-        "defects": len(rows),
-        "ng_regions": len(verdict.defects),
-        "verdict": verdict.label,
-    }
+    record = ImageRecord(
+        image=str(path),
+        name=name,
+        width=int(image.shape[1]),
+        height=int(image.shape[0]),
+        defect_pixels={classes[c]: int(counts[c]) for c in range(1, len(classes))},
+        defects=len(rows),
+        ng_regions=len(verdict.defects),
+        verdict=verdict.label,
+    )
     return record, rows
 
 
-def _failure(path: Path, name: str, err: BaseException) -> dict[str, Any]:
-    reason = err.reason if isinstance(err, ImageReadError) else f"{type(err).__name__}: {err}"
-    log.error("%s: %s", path, reason)
-    return {"image": str(path), "name": name, "status": "error", "error": reason}
+def _failure(path: Path, name: str, err: BaseException) -> ImageRecord:
+    record = ImageRecord.failure(path, name, err)
+    log.error("%s: %s", path, record.error)
+    return record
 
 
 def _collect(pending: list, wait: bool) -> list:
@@ -281,7 +267,7 @@ def _collect(pending: list, wait: bool) -> list:
         try:
             future.result()
         except Exception as err:
-            record.update(status="error", error=f"writing outputs failed: {err}")
+            record.fail(f"writing outputs failed: {err}")
     return remaining
 
 
@@ -298,7 +284,7 @@ def judge_one(
     classes: list[str],
     rule: PartRule,
     postprocess: PostProcess | None = None,
-) -> tuple[Prediction, dict[str, Any], list[dict[str, Any]]]:
+) -> tuple[Prediction, ImageRecord, list[DefectRow]]:
     """Post-process one prediction, apply the part rule and judge it: the steps
     :func:`run_inference` takes for each image, for callers that get one image at a time
     (the watched folder, the service). Returns the final prediction, the image's summary

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from visionseg.core.prediction import Prediction
 from visionseg.core.regions import extract_regions
 from visionseg.core.verdict import PartRule
+from visionseg.inference.records import DefectRow
 from visionseg.io.images import write_png
 from visionseg.report.overlay import overlay
 
 
 def defect_rows(
     image_name: str, pred: Prediction, classes: list[str], rule: PartRule | None = None
-) -> list[dict[str, Any]]:
+) -> list[DefectRow]:
     """One row per defect: per instance when the method gives instances, else per
     connected region of each defect class; regions or instances smaller than the part
     rule's minimum area for their class are left out."""
@@ -58,22 +58,10 @@ def defect_rows(
     return rows
 
 
-def _row(image, classes, class_id, area, bbox, score, instance_id=None) -> dict[str, Any]:
+def _row(image, classes, class_id, area, bbox, score, instance_id=None) -> DefectRow:
     x, y, w, h = bbox
-    row = {
-        "image": image,
-        "class": classes[class_id] if class_id < len(classes) else str(class_id),
-        "class_id": class_id,
-        "area": area,
-        "x": x,
-        "y": y,
-        "width": w,
-        "height": h,
-        "mean_confidence": score,
-    }
-    if instance_id is not None:
-        row["instance_id"] = instance_id
-    return row
+    name = classes[class_id] if class_id < len(classes) else str(class_id)
+    return DefectRow(image, name, class_id, area, x, y, w, h, score, instance_id)
 
 
 OUTPUT_FOLDERS = ("masks", "overlays", "instances")

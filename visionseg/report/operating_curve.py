@@ -7,10 +7,11 @@ then the reported split's part-level confusion matrix under both rules, side by 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from visionseg.calibration.choose import rule_text
-from visionseg.calibration.results import MethodCalibration, PartCounts, from_context
+from visionseg.calibration.results import MethodCalibration, PartCounts
 from visionseg.report import plots
 from visionseg.report.document import Figure, Section, Table
 
@@ -18,9 +19,9 @@ if TYPE_CHECKING:
     from visionseg.evaluation.results import EvalResults
 
 
-def operating_curve_section(results: EvalResults) -> Section | None:
+def operating_curve_section(results: EvalResults, found: Sequence[MethodCalibration]
+                            ) -> Section | None:
     """The section, or None when no calibration ran."""
-    found = from_context(results.context)
     if not found:
         return None
     first = found[0]

@@ -7,6 +7,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from visionseg.calibration.results import MethodCalibration
 from visionseg.core.method import Method
 from visionseg.core.verdict import PartRule
 from visionseg.data.folder import Sample
@@ -29,14 +30,16 @@ def evaluate_and_report(
     title: str | None = None,
     context: Mapping[str, Any] | None = None,
     rule: PartRule | None = None,
+    calibrations: Sequence[MethodCalibration] = (),
 ) -> EvalResults:
     """:func:`evaluate`, then write the report and tables into ``output_dir``.
 
     ``context`` (e.g. ``{"split": "test", "data_root": ..., "config": {...}}``) is stored
     in metrics.json under ``context``; its scalar entries are also shown in the report.
+    ``calibrations``: what ``evaluate.py calibrate.*`` found, for the operating-curve section.
     """
     results = evaluate(methods, samples, classes, chains, settings, train_samples, rule)
     results.context.update({str(k): v for k, v in (context or {}).items()})
-    paths = write_report(results, output_dir, title=title)
+    paths = write_report(results, output_dir, title=title, calibrations=calibrations)
     log.info("report written to %s", paths["report.html"])
     return results

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from visionseg.calibration.results import MethodCalibration
 from visionseg.report import plots
 from visionseg.report.document import Figure, ImageGrid, Section, Table
 from visionseg.report.operating_curve import operating_curve_section
@@ -14,7 +16,8 @@ if TYPE_CHECKING:
     from visionseg.evaluation.results import EvalResults
 
 
-def build_sections(results: EvalResults) -> list[Section]:
+def build_sections(results: EvalResults, calibrations: Sequence[MethodCalibration] = ()
+                   ) -> list[Section]:
     """Every section of the report, in reading order."""
     tables = all_tables(results)
     s = results.settings
@@ -29,7 +32,7 @@ def build_sections(results: EvalResults) -> list[Section]:
          *([tables["thin"]] if "thin" in tables else [])],
     ))
     sections.append(Section("Part level (OK/NG)", [], [tables["image_level"]]))
-    sections += [c for c in [operating_curve_section(results)] if c is not None]
+    sections += [c for c in [operating_curve_section(results, calibrations)] if c is not None]
     sections.append(Section(
         "Defect level",
         [f"8-connected regions of each defect class matched one-to-one to ground-truth regions "

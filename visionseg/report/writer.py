@@ -12,9 +12,11 @@ DIR/per_image.csv   one row per method x chain x image
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from visionseg.calibration.results import METRICS_KEY, MethodCalibration
 from visionseg.io.atomic import atomic_path, write_csv, write_json, write_text
 from visionseg.report.document import Figure, ImageGrid
 from visionseg.report.html import render_html
@@ -26,14 +28,16 @@ if TYPE_CHECKING:
 
 
 def write_report(
-    results: EvalResults, output_dir: str | os.PathLike, title: str | None = None
+    results: EvalResults, output_dir: str | os.PathLike, title: str | None = None,
+    calibrations: Sequence[MethodCalibration] = (),
 ) -> dict[str, Path]:
     """Write every output; returns their paths by name. Figures are written before the
-    pages that reference them, tables last."""
+    pages that reference them, tables last; calibrations go into the report and, under
+    ``calibration``, into metrics.json."""
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     title = title or "visionseg comparison report"
-    sections = build_sections(results)
+    sections = build_sections(results, calibrations)
     paths: dict[str, Path] = {}
     for section in sections:
         for item in section.items:
@@ -55,7 +59,10 @@ def write_report(
     for name, text in pages.items():
         write_text(out / name, text)
         paths[name] = out / name
-    write_json(out / "metrics.json", results.to_json())
+    metrics = results.to_json()
+    if calibrations:
+        metrics[METRICS_KEY] = [c.to_dict() for c in calibrations]
+    write_json(out / "metrics.json", metrics)
     write_csv(out / "metrics.csv", results.metrics_frame())
     write_csv(out / "per_image.csv", results.per_image_frame())
     for name in ("metrics.json", "metrics.csv", "per_image.csv"):

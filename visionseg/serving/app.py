@@ -25,7 +25,7 @@ import cv2
 from fastapi import FastAPI, HTTPException, UploadFile
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from visionseg.monitor.results_log import RESULTS_FILE, ResultsLog, read_results
 from visionseg.serving.asgi import BodyLimit, CountAnswers
@@ -40,13 +40,27 @@ log = logging.getLogger(__name__)
 FORM_OVERHEAD = 64 * 1024
 
 
+class RegionAnswer(BaseModel):
+    """One defect of the answer: a connected region of a defect class (or an instance)."""
+
+    class_: str = Field(alias="class")
+    class_id: int
+    area: int
+    x: int
+    y: int
+    width: int
+    height: int
+    mean_confidence: float | None
+    instance_id: int | None = None
+
+
 class InspectResponse(BaseModel):
     """The answer for one image."""
 
     name: str
     verdict: str
     defects: dict[str, int]
-    regions: list[dict[str, Any]]
+    regions: list[RegionAnswer]
     width: int
     height: int
     latency_ms: dict[str, float]
@@ -167,9 +181,10 @@ def _response(inspection: Inspection, with_mask: bool) -> InspectResponse:
     if with_mask:
         ok, encoded = cv2.imencode(".png", inspection.pred.mask)
         mask_png = base64.b64encode(encoded.tobytes()).decode("ascii") if ok else None
-    record = inspection.log_record(inspection.name)
     return InspectResponse(
         name=inspection.name, verdict=inspection.verdict, defects=inspection.defects,
-        regions=inspection.regions, width=inspection.width, height=inspection.height,
-        latency_ms=record["latency_ms"], monitor=record["monitor"], mask_png=mask_png,
+        regions=[RegionAnswer(**row.region()) for row in inspection.regions],
+        width=inspection.width, height=inspection.height,
+        latency_ms=inspection.latency_totals(), monitor=inspection.monitor.to_dict(),
+        mask_png=mask_png,
     )

@@ -19,6 +19,7 @@ import numpy as np
 from visionseg.core.method import Method
 from visionseg.core.prediction import Prediction
 from visionseg.core.verdict import PartRule
+from visionseg.inference.records import DefectRow
 from visionseg.inference.runner import judge_one
 from visionseg.inference.writers import write_outputs
 from visionseg.io.scale16 import Scale16
@@ -45,7 +46,7 @@ class Inspection:
     pred: Prediction
     verdict: str
     defects: dict[str, int]
-    regions: list[dict[str, Any]]
+    regions: list[DefectRow]
     width: int
     height: int
     stats: dict[str, float] | None
@@ -55,6 +56,11 @@ class Inspection:
     @property
     def ng(self) -> bool:
         return self.verdict == "NG"
+
+    def latency_totals(self) -> dict[str, float]:
+        """Milliseconds per stage and their total, rounded to microseconds."""
+        return {**{k: round(v, 3) for k, v in self.latency_ms.items()},
+                "total": round(sum(self.latency_ms.values()), 3)}
 
     def log_record(self, file: str, when: str | None = None) -> dict[str, Any]:
         """The results-log line of this image."""
@@ -67,11 +73,8 @@ class Inspection:
             "width": self.width,
             "height": self.height,
             "defects": self.defects,
-            "regions": self.regions,
-            "latency_ms": {
-                **{k: round(v, 3) for k, v in self.latency_ms.items()},
-                "total": round(sum(self.latency_ms.values()), 3),
-            },
+            "regions": [row.region() for row in self.regions],
+            "latency_ms": self.latency_totals(),
             "stats": self.stats,
             "monitor": self.monitor.to_dict(),
         }
@@ -123,19 +126,19 @@ class Inspector:
         )
         timer.lap("postprocess")
         stats = self.monitor.features(image)
-        status = self.monitor.update(stats, record["verdict"] == "NG")
+        status = self.monitor.update(stats, record.ng)
         timer.lap("monitor")
         defects = dict.fromkeys(self.classes[1:], 0)
         for row in rows:
-            defects[row["class"]] = defects.get(row["class"], 0) + 1
+            defects[row.class_name] = defects.get(row.class_name, 0) + 1
         return Inspection(
             name=name,
             pred=pred,
-            verdict=record["verdict"],
+            verdict=str(record.verdict),
             defects=defects,
-            regions=[{k: v for k, v in row.items() if k != "image"} for row in rows],
-            width=record["width"],
-            height=record["height"],
+            regions=rows,
+            width=record.width,
+            height=record.height,
             stats=None if stats is None else {k: round(v, 5) for k, v in stats.items()},
             monitor=status,
             latency_ms=timer.laps,

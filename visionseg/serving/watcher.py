@@ -58,6 +58,11 @@ class WatchSummary:
     unreadable: int = 0
     skipped: int = 0
 
+    @property
+    def failed(self) -> int:
+        """Always 0: an unreadable file is logged and moved aside, not a failed run."""
+        return 0
+
 
 def is_candidate(path: Path) -> bool:
     """An image name that is neither hidden nor temporary."""

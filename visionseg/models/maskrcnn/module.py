@@ -22,6 +22,7 @@ from visionseg.core.errors import ConfigError
 from visionseg.core.instance_merge import paint_instances
 from visionseg.core.model_card import ModelCard
 from visionseg.core.prediction import Instances
+from visionseg.data.batch import SegmentationBatch
 from visionseg.data.folder import IGNORE_INDEX
 from visionseg.metrics.confusion import summarize_confusion
 from visionseg.metrics.instances import CocoSet, coco_mask_ap
@@ -121,32 +122,32 @@ class MaskRCNNModule(L.LightningModule):
     def forward(self, images: torch.Tensor, targets: list[dict] | None = None) -> Any:
         return self.net(images, targets)
 
-    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
-        losses = self.net(batch["image"], batch["targets"])
+    def training_step(self, batch: SegmentationBatch, batch_idx: int) -> torch.Tensor:
+        losses = self.net(batch.image, batch.targets)
         loss = sum(losses.values())
-        size = len(batch["image"])
+        size = len(batch)
         self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=size)
         self.log_dict({f"train/{k}": v for k, v in losses.items()}, on_step=False, on_epoch=True,
                       batch_size=size)
         return loss
 
-    def validation_step(self, batch: dict, batch_idx: int) -> None:
-        outputs = self.net(batch["image"])
-        shape = tuple(batch["image"].shape[-2:])
+    def validation_step(self, batch: SegmentationBatch, batch_idx: int) -> None:
+        outputs = self.net(batch.image)
+        shape = tuple(batch.image.shape[-2:])
         for i, output in enumerate(outputs):
-            height, width = batch["sizes"][i]
+            height, width = batch.sizes[i]
             detections = detections_from_output(
                 output, self.hparams.score_threshold, self.hparams.mask_threshold
             )
             mask, _, instances = paint_instances(detections, shape, self.hparams.mask_threshold)
             self.val_confusion.update(
                 torch.from_numpy(mask[:height, :width]).to(self.device).long()[None],
-                batch["mask"][i, :height, :width][None],
+                batch.mask[i, :height, :width][None],
             )
             image_id = len(self._val_gt.images) + 1
             pred = Instances(instances.labels[:height, :width], instances.classes,
                              instances.scores)
-            self._val_gt.add(image_id, (height, width), target_instances(batch["targets"][i],
+            self._val_gt.add(image_id, (height, width), target_instances(batch.targets[i],
                                                                          height, width))
             self._val_dt.add(image_id, (height, width), pred)
 

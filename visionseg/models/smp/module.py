@@ -18,6 +18,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from torchmetrics.classification import MulticlassConfusionMatrix
 
 from visionseg.core.model_card import ModelCard
+from visionseg.data.batch import SegmentationBatch
 from visionseg.data.folder import IGNORE_INDEX
 from visionseg.metrics.confusion import summarize_confusion
 from visionseg.models.checkpoint import module_card, put_card
@@ -116,26 +117,27 @@ class SegmentationModule(L.LightningModule):
         net = self._compiled if self._compiled is not None else self.net
         return net(images)
 
-    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
-        logits = self(batch["image"])
-        loss = self.criterion(logits, batch["mask"])
+    def training_step(self, batch: SegmentationBatch, batch_idx: int) -> torch.Tensor:
+        logits = self(batch.image)
+        loss = self.criterion(logits, batch.mask)
         self.log(
             "train/loss",
             loss,
             prog_bar=True,
             on_step=True,
             on_epoch=True,
-            batch_size=len(batch["image"]),
+            batch_size=len(batch),
         )
         return loss
 
-    def _eval_step(self, batch: dict, confusion: MulticlassConfusionMatrix, stage: str) -> None:
-        logits = self(batch["image"])
-        loss = self.criterion(logits, batch["mask"])
+    def _eval_step(self, batch: SegmentationBatch, confusion: MulticlassConfusionMatrix,
+                   stage: str) -> None:
+        logits = self(batch.image)
+        loss = self.criterion(logits, batch.mask)
         self.log(
-            f"{stage}/loss", loss, on_epoch=True, sync_dist=True, batch_size=len(batch["image"])
+            f"{stage}/loss", loss, on_epoch=True, sync_dist=True, batch_size=len(batch)
         )
-        confusion.update(logits.argmax(dim=1), batch["mask"])
+        confusion.update(logits.argmax(dim=1), batch.mask)
 
     def _eval_epoch_end(self, confusion: MulticlassConfusionMatrix, stage: str) -> dict:
         summary = summarize_confusion(confusion.compute().cpu().numpy(), self.classes)
@@ -147,13 +149,13 @@ class SegmentationModule(L.LightningModule):
         self.log_dict({k: _finite(v) for k, v in values.items()})
         return summary
 
-    def validation_step(self, batch: dict, batch_idx: int) -> None:
+    def validation_step(self, batch: SegmentationBatch, batch_idx: int) -> None:
         self._eval_step(batch, self.val_confusion, "val")
 
     def on_validation_epoch_end(self) -> None:
         self.last_val_summary = self._eval_epoch_end(self.val_confusion, "val")
 
-    def test_step(self, batch: dict, batch_idx: int) -> None:
+    def test_step(self, batch: SegmentationBatch, batch_idx: int) -> None:
         self._eval_step(batch, self.test_confusion, "test")
 
     def on_test_epoch_end(self) -> None:
