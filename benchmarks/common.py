@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import platform
 import time
-from pathlib import Path
 
 import torch
+
+from visionseg.core.cpu import RELEVANT_ISA, cpu_info
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
@@ -47,6 +48,8 @@ def lightning_images_per_second(cfg, warmup: int, steps: int, batch: int,
     import lightning as L
     from hydra.utils import instantiate
 
+    from visionseg.training.precision import trainer_precision
+
     class StepTimer(L.Callback):
         start: float | None = None
         end: float | None = None
@@ -64,7 +67,9 @@ def lightning_images_per_second(cfg, warmup: int, steps: int, batch: int,
     trainer_cfg = {k: v for k, v in cfg.trainer.items() if k not in ("_target_", "plugins")}
     trainer_cfg.update(max_steps=warmup + steps, max_epochs=-1, limit_val_batches=0,
                        logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                       enable_model_summary=False, callbacks=[timer])
+                       enable_model_summary=False, callbacks=[timer],
+                       precision=trainer_precision(trainer_cfg.get("precision"),
+                                                   trainer_cfg.get("accelerator")))
     L.Trainer(**trainer_cfg).fit(instantiate(cfg.model), datamodule=instantiate(cfg.data))
     return steps * batch / (timer.end - timer.start)
 
@@ -72,22 +77,11 @@ def lightning_images_per_second(cfg, warmup: int, steps: int, batch: int,
 def cpu_facts() -> dict:
     """The CPU, the instruction sets torch can use on it, and the load while measuring
     (a figure measured while other jobs ran is not an idle machine's)."""
-    model, flags = "unknown", set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name" and model == "unknown":
-                model = value.strip()
-            elif key.strip() == "flags" and not flags:
-                flags = set(value.split())
-    except OSError:
-        pass
-    wanted = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile",
-              "amx_int8", "amx_bf16")
+    model, flags = cpu_info()
     return {
         "cpu": model,
         "cores": os.cpu_count(),
-        "isa": [f for f in wanted if f in flags],
+        "isa": [f for f in RELEVANT_ISA if f in flags],
         "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }

@@ -113,3 +113,21 @@ def test_warmup_cosine_by_steps():
     assert rates[11] == pytest.approx(0.1 * 0.5 * (1 + math.cos(math.pi * 9 / 18)))
     with pytest.raises(ConfigError, match="warmup_steps"):
         warmup_cosine(opt, 10, warmup_steps=-1)
+
+
+def test_input_features_stay_fp32_under_bf16_autocast():
+    """A 2-grey-level pit at grey 200 is below bf16's step there: the classical channels
+    must be computed in fp32 inside a bf16 training or inference step."""
+    from visionseg.models.smp.input_features import build_features, input_channels
+
+    features = build_features(["local_contrast", "ridge"], 8.0)
+    x = torch.full((1, 3, 48, 48), 200.0)
+    x[..., 20:23, 20:23] = 198.0
+    reference = [f(x) for f in features]
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        inside = input_channels(features, x)
+        plain = features[0](x)
+    for got, want in zip(inside, reference, strict=True):
+        assert got.dtype == torch.float32
+        torch.testing.assert_close(got, want)
+    assert (plain.float() - reference[0]).abs().max() > 0.01  # what the fp32 guard prevents

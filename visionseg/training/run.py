@@ -16,6 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 from visionseg.core.errors import UserError
 from visionseg.io.atomic import write_json, write_text
 from visionseg.io.manifest import build_manifest
+from visionseg.training.precision import trainer_precision
 from visionseg.training.resume import (
     ResumePoint,
     clear_partial_checkpoints,
@@ -94,7 +95,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     loggers = _instantiate_dict(cfg.get("logger"))
     if resume is not None and main_process:
         keep_csv_history(loggers, resume)
-    trainer: L.Trainer = _build(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    precision = trainer_precision(cfg.trainer.get("precision"), cfg.trainer.get("accelerator"))
+    trainer: L.Trainer = _build(cfg.trainer, callbacks=callbacks, logger=loggers or False,
+                                precision=precision)
 
     if cfg.get("train", True):
         trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))

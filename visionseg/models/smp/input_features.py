@@ -119,6 +119,18 @@ class RidgeResponse(nn.Module):
         return torch.cat([dark_max, bright_max], dim=1) / spread
 
 
+def input_channels(features: nn.ModuleList, x: torch.Tensor) -> list[torch.Tensor]:
+    """Every feature's channels of ``x``, computed in fp32 also inside bf16 autocast: a
+    pit 2 grey levels deep is below bf16's resolution at grey level 200 (8 mantissa bits),
+    so a blurred image in bf16 would bury it in rounding noise."""
+    if not features:
+        return []
+    if torch.is_autocast_enabled(x.device.type):
+        with torch.autocast(x.device.type, enabled=False):
+            return [feature(x.float()) for feature in features]
+    return [feature(x) for feature in features]
+
+
 def build_features(names: list[str] | tuple[str, ...], sigma: float) -> nn.ModuleList:
     """The feature modules named in ``model.input_features`` (each name once)."""
     unknown = [n for n in names if n not in FEATURES]

@@ -119,7 +119,7 @@ class SegmentationModule(L.LightningModule):
 
     def training_step(self, batch: SegmentationBatch, batch_idx: int) -> torch.Tensor:
         logits = self(batch.image)
-        loss = self.criterion(logits, batch.mask)
+        loss = self.criterion(logits.float(), batch.mask)  # fp32 loss also under bf16 autocast
         self.log(
             "train/loss",
             loss,
@@ -133,7 +133,7 @@ class SegmentationModule(L.LightningModule):
     def _eval_step(self, batch: SegmentationBatch, confusion: MulticlassConfusionMatrix,
                    stage: str) -> None:
         logits = self(batch.image)
-        loss = self.criterion(logits, batch.mask)
+        loss = self.criterion(logits.float(), batch.mask)
         self.log(
             f"{stage}/loss", loss, on_epoch=True, sync_dist=True, batch_size=len(batch)
         )

@@ -18,7 +18,7 @@ from torch import nn
 
 from visionseg.core.errors import ConfigError, UserError
 from visionseg.models.smp.full_res import FullResHead, decoder_out_channels
-from visionseg.models.smp.input_features import FEATURES, build_features
+from visionseg.models.smp.input_features import FEATURES, build_features, input_channels
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +168,7 @@ class Segmenter(nn.Module):
     def padded_logits(self, x: torch.Tensor) -> torch.Tensor:
         """Logits of an image in 0..255 already padded to a multiple of ``stride``: the
         one path of training, inference and the ONNX graph."""
-        inputs = [self.normalize(x)] + [feature(x) for feature in self.features]
+        inputs = [self.normalize(x)] + input_channels(self.features, x)
         x = torch.cat(inputs, dim=1) if len(inputs) > 1 else inputs[0]
         if self.full_res is None:
             return self.model(x)
