@@ -50,7 +50,7 @@ def launch(args: argparse.Namespace, classes: list[str]) -> list[tuple[str, subp
         "visionseg": [sys.executable, str(ROOT / "train.py"), "data=folder",
                       f"data.root={args.data}", f"data.classes=[{','.join(classes)}]",
                       "test=false", f"hydra.run.dir={args.out / 'visionseg'}",
-                      f"+trainer.max_time='{max_time}'",
+                      f"data.max_time='{max_time}'", "data.max_steps=-1",
                       "trainer.enable_progress_bar=false", "callbacks.rich_progress_bar=null",
                       *args.override],
         "bare": [sys.executable, "-m", "benchmarks.bare_smp_loop", str(args.data),
@@ -82,10 +82,12 @@ def methods(args: argparse.Namespace, classes: list[str]) -> list:
     folder = args.out / "visionseg/checkpoints"
     best = folder / "best.ckpt" if (folder / "best.ckpt").is_file() else folder / "last.ckpt"
     ours = load(best, device="cpu", name="visionseg defaults").method
-    net = BareNet(len(classes))
-    net.load_state_dict(torch.load(args.out / "bare/net.pt", weights_only=True))
-    bare = SegmenterMethod(net.eval(), classes, name="bare smp loop", device="cpu")
-    return [ours, bare, *build_baselines(BASELINES, classes)]
+    trained = [ours]
+    if (args.out / "bare/net.pt").is_file():  # absent with --skip bare
+        net = BareNet(len(classes))
+        net.load_state_dict(torch.load(args.out / "bare/net.pt", weights_only=True))
+        trained.append(SegmenterMethod(net.eval(), classes, name="bare smp loop", device="cpu"))
+    return [*trained, *build_baselines(BASELINES, classes)]
 
 
 def score(args: argparse.Namespace, classes: list[str]) -> dict:

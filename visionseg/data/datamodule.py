@@ -59,7 +59,9 @@ class SegmentationDataModule(L.LightningDataModule):
     classic epoch), ``"auto"`` = as many steps as cost about ``VALIDATION_RATIO`` times one
     validation (:func:`~visionseg.data.sampling.auto_epoch_steps`), so a large validation
     split is validated less often. ``max_steps``: this data set's default training budget
-    in optimiser steps (``trainer.max_steps`` reads it from the config; -1 = none).
+    in optimiser steps (``trainer.max_steps`` reads it from the config; -1 = none), and
+    ``max_time`` its budget in wall time (``trainer.max_time`` reads it; kept for the record,
+    checked by the trainer).
     ``device_transform`` (e.g. :class:`~visionseg.data.device_augment.DeviceAugment`)
     augments each training batch on the training device, after ``train_transform``.
     Every split used is audited before training starts, so a bad file stops the run with
@@ -94,6 +96,7 @@ class SegmentationDataModule(L.LightningDataModule):
         good_share: float = 0.25,
         epoch_steps: int | str | None = None,
         max_steps: int | None = None,
+        max_time: str | None = None,
         audit: bool = True,
         synthetic: dict[str, Any] | None = None,
     ) -> None:
@@ -127,6 +130,7 @@ class SegmentationDataModule(L.LightningDataModule):
         # The data set's default training budget; the trainer config reads it.
         self.max_steps = (max_steps if max_steps == -1
                           else check_int("data.max_steps", max_steps, 1, optional=True))
+        self.max_time = max_time
         self.audit = audit
         self.synthetic = dict(synthetic) if synthetic else None
         self.splits: dict[str, list[Sample]] = {}
@@ -229,8 +233,10 @@ class SegmentationDataModule(L.LightningDataModule):
             return None
         trainer = getattr(self, "trainer", None)
         budget = trainer.max_steps if trainer is not None and trainer.max_steps > 0 else None
+        if budget is None and self.max_steps is not None and self.max_steps > 0:
+            budget = self.max_steps
         return auto_epoch_steps(self.audit_report["val"]["pixels"], self.batch_size,
-                                self.crop_size or 256, budget=budget or self.max_steps)
+                                self.crop_size or 256, budget=budget)
 
     def _train_sampler(self, dataset: SegmentationDataset) -> BalancedSampler | None:
         """The sampler of the training loader: balanced or uniform draws with replacement,

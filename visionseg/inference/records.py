@@ -34,10 +34,7 @@ class DefectRow:
     class_name: str
     class_id: int
     area: int
-    x: int
-    y: int
-    width: int
-    height: int
+    bbox: tuple[int, int, int, int]  # x, y, width, height
     mean_confidence: float
     instance_id: int | None = None
 
@@ -47,16 +44,10 @@ class DefectRow:
 
     def region(self) -> dict[str, Any]:
         """The row without the image name: a region of an inspection's answer."""
-        row: dict[str, Any] = {
-            "class": self.class_name,
-            "class_id": self.class_id,
-            "area": self.area,
-            "x": self.x,
-            "y": self.y,
-            "width": self.width,
-            "height": self.height,
-            "mean_confidence": self.mean_confidence,
-        }
+        x, y, width, height = self.bbox
+        row: dict[str, Any] = {"class": self.class_name, "class_id": self.class_id,
+                               "area": self.area, "x": x, "y": y, "width": width,
+                               "height": height, "mean_confidence": self.mean_confidence}
         if self.instance_id is not None:
             row["instance_id"] = self.instance_id
         return row

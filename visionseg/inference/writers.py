@@ -59,9 +59,8 @@ def defect_rows(
 
 
 def _row(image, classes, class_id, area, bbox, score, instance_id=None) -> DefectRow:
-    x, y, w, h = bbox
     name = classes[class_id] if class_id < len(classes) else str(class_id)
-    return DefectRow(image, name, class_id, area, x, y, w, h, score, instance_id)
+    return DefectRow(image, name, class_id, area, tuple(bbox), score, instance_id)
 
 
 OUTPUT_FOLDERS = ("masks", "overlays", "instances")

@@ -23,6 +23,7 @@ from visionseg.training.resume import (
     keep_csv_history,
     resume_point,
 )
+from visionseg.training.time_budget import TimeBudget, budget_seconds, wants_time_budget
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     report). Returns the evaluation summary (its ``defect_mIoU`` is what sweeps optimise).
     """
     check_budget(cfg.trainer)  # before any folder, data or model
+    budget_s = budget_seconds(cfg.trainer.get("max_time"))
     output_dir = Path(cfg.paths.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     main_process = rank_zero_only.rank == 0
@@ -92,6 +94,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
     model = _build(cfg.model)
     callbacks = _callbacks(cfg)
+    if budget_s is not None and wants_time_budget(cfg.trainer):
+        callbacks.append(TimeBudget(budget_s))
     loggers = _instantiate_dict(cfg.get("logger"))
     if resume is not None and main_process:
         keep_csv_history(loggers, resume)
