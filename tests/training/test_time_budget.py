@@ -46,6 +46,25 @@ def test_the_step_budget_is_whole_passes_of_the_time_left(monkeypatch):
     assert scheduler.factor(79) == pytest.approx(0.01, abs=1e-3)  # the cosine ends with it
 
 
+def test_the_first_plan_comes_from_the_first_steps(monkeypatch):
+    clock = [0.0]
+    monkeypatch.setattr(time_budget.time, "monotonic", lambda: clock[0])
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    scheduler = warmup_cosine(opt, None, warmup_steps=2, min_ratio=0.01)
+    trainer = SimpleNamespace(global_step=0, callbacks=[], num_training_batches=100,
+                              lr_scheduler_configs=[SimpleNamespace(scheduler=scheduler)],
+                              fit_loop=SimpleNamespace(epoch_loop=SimpleNamespace(max_steps=-1)))
+    budget = TimeBudget(1000.0)
+    budget.on_train_start(trainer, None)
+    for step in range(1, time_budget.SETTLE_STEPS + time_budget.PROBE_STEPS + 1):
+        # slow first steps (not timed), then 0.5 s a step
+        clock[0] += 5.0 if step <= time_budget.SETTLE_STEPS else 0.5
+        trainer.global_step = step
+        budget.on_train_batch_end(trainer, None, None, None, step - 1)
+    # 970 s planned, 40 s used, 85 % of the rest at 0.5 s a step: 35 + 1581 steps, whole passes
+    assert trainer.fit_loop.epoch_loop.max_steps == scheduler.total_steps == 1600
+
+
 def test_training_ends_on_a_validated_pass(tiny_data, tmp_path):
     run_script(
         "train.py", f"data.root={tiny_data}", "data.synthetic=null", "data.crop_size=32",

@@ -1,12 +1,14 @@
 """A training budget in wall time: ``trainer.max_time`` with no step or epoch budget.
 
 Lightning alone stops at ``max_time`` wherever training is: the cosine schedule cut near
-its top and the last pass never validated. Here, at the end of every training pass (after
-its validation), the passes that still fit in the time left are estimated from the passes
-done, and the step budget is set to a whole number of passes: the schedule decays to its
-end when the time does, and training ends on a validated, checkpointed pass before
-``max_time`` (which stays the hard stop). The same 30 minutes then buy as many steps as the
-machine gives: twice as many on a CPU with bf16 instructions as on one without.
+its top and the last pass never validated. Here a first plan is made from the time of the
+first ``PROBE_STEPS`` steps (validation not yet timed, so a share is held back for it), and
+at the end of every training pass (after its validation) the passes that still fit in the
+time left are estimated from the passes done; the step budget is set to a whole number of
+passes: the schedule decays to its end when the time does, and training ends on a
+validated, checkpointed pass before ``max_time`` (which stays the hard stop). The same 30
+minutes then buy as many steps as the machine gives: twice as many on a CPU with bf16
+instructions as on one without.
 """
 
 from __future__ import annotations
@@ -27,6 +29,10 @@ log = logging.getLogger(__name__)
 
 #: Share of the budget planned for: the estimate leaves room for one slow pass.
 PLANNED_SHARE = 0.97
+#: Steps timed for the first plan, after ``SETTLE_STEPS`` untimed ones (allocator, caches).
+SETTLE_STEPS, PROBE_STEPS = 5, 30
+#: Share of the time the first plan keeps for validation, before any validation is timed.
+FIRST_PLAN_TRAIN_SHARE = 0.85
 
 
 def budget_seconds(max_time: Any) -> float | None:
@@ -66,12 +72,34 @@ class TimeBudget(L.Callback):
         self._started = 0.0
         self._start_step = 0
         self._passes = 0
+        self._probe_started: float | None = None
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._started, self._start_step, self._passes = time.monotonic(), trainer.global_step, 0
+        self._probe_started = None
         if _cosine(trainer) is None:
             log.warning("trainer.max_time budget: the scheduler is not warmup_cosine, so the "
                         "rate does not follow the time left")
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule,
+                           outputs: Any, batch: Any, batch_idx: int) -> None:
+        if self._passes:
+            return  # the plans of whole passes rule from the first pass on
+        done = trainer.global_step - self._start_step
+        if done == SETTLE_STEPS:
+            self._probe_started = time.monotonic()
+        elif done == SETTLE_STEPS + PROBE_STEPS and self._probe_started is not None:
+            step_s = (time.monotonic() - self._probe_started) / PROBE_STEPS
+            run_seconds = time.monotonic() - self._started
+            left = self.seconds * PLANNED_SHARE - _elapsed(trainer, run_seconds)
+            steps = trainer.global_step + max(0, math.floor(
+                left * FIRST_PLAN_TRAIN_SHARE / step_s))
+            batches = trainer.num_training_batches
+            pass_steps = int(batches) if math.isfinite(batches) and batches >= 1 else 1
+            total = max(pass_steps, steps // pass_steps * pass_steps)
+            self._apply(trainer, total)
+            log.info("time budget: %.2f s a step over %d steps: first plan ends at step %d",
+                     step_s, PROBE_STEPS, total)
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._passes += 1
@@ -80,12 +108,16 @@ class TimeBudget(L.Callback):
         pass_steps = max(1, (trainer.global_step - self._start_step) // self._passes)
         more = max(0, math.floor(left / (run_seconds / self._passes)))
         total = trainer.global_step + more * pass_steps
+        self._apply(trainer, total)
+        log.info("time budget: %d more pass(es) of %d steps fit in %.0f s: training ends at "
+                 "step %d", more, pass_steps, max(left, 0.0), total)
+
+    @staticmethod
+    def _apply(trainer: L.Trainer, total: int) -> None:
         trainer.fit_loop.epoch_loop.max_steps = total
         scheduler = _cosine(trainer)
         if scheduler is not None:
             scheduler.total_steps = total
-        log.info("time budget: %d more pass(es) of %d steps fit in %.0f s: training ends at "
-                 "step %d", more, pass_steps, max(left, 0.0), total)
 
 
 def _elapsed(trainer: L.Trainer, fallback: float) -> float:
